@@ -1,0 +1,63 @@
+"""The ``seqjepa`` command. Each sub-command lives in its own module with a ``register`` function."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from typing import Optional, Sequence
+
+from ..errors import SeqJEPAError
+from ..version import __version__
+
+__all__ = ["main", "build_parser", "CommandLineError"]
+
+
+def _command_modules() -> list[str]:
+    """Every module of this package adds its sub-commands through ``register(subparsers)``."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+class CommandLineError(Exception):
+    """A bad argument: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump, exit 2
+        raise CommandLineError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="seqjepa", description="seq-JEPA models: load, convert, train, evaluate.")
+    parser.add_argument("--version", action="version", version=f"seqjepa {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in _command_modules():
+        importlib.import_module(f"{__name__}.{name}").register(sub)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 failure, 2 bad arguments)."""
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args) or 0)
+    except CommandLineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError, SeqJEPAError) as exc:
+        status = 2 if isinstance(exc, (ValueError, FileNotFoundError)) else 1
+        print(f"seqjepa: error: {_one_line(exc)}", file=sys.stderr)
+        return status
+    except KeyboardInterrupt:
+        print("seqjepa: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""``seqjepa convert CHECKPOINT.pth OUT_DIR``: official checkpoint -> Hugging Face layout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..convert import convert_official
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("convert", help="convert an official seq-JEPA .pth to config.json + model.safetensors")
+    p.add_argument("checkpoint", help="official checkpoint (.pth), read with weights_only=True")
+    p.add_argument("out_dir", help="directory to write config.json, model.safetensors and README.md to")
+    p.add_argument("--inference-only", action="store_true", help="leave out the EMA target encoder")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="FIELD=JSON",
+        help="override an inferred config field, e.g. --set num_heads=4 (repeatable)",
+    )
+    p.set_defaults(func=run)
+
+
+def parse_overrides(items: list[str]) -> dict:
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set: expected FIELD=JSON, got {item!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
+
+
+def run(args: argparse.Namespace) -> int:
+    report = convert_official(
+        args.checkpoint, args.out_dir, overrides=parse_overrides(args.set), include_target_encoder=not args.inference_only
+    )
+    print(f"converted {report.source} (sha256 {report.source_sha256}) -> {args.out_dir}")
+    if report.dropped_keys:
+        print(f"dropped {len(report.dropped_keys)} probe tensors: {', '.join(sorted({k.split('.')[0] for k in report.dropped_keys}))}")
+    for key, value in report.assumed.items():
+        print(f"assumed {key} = {value} (not recorded in the checkpoint)")
+    return 0

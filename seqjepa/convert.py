@@ -1,0 +1,346 @@
+"""Official seq-JEPA ``.pth`` checkpoints -> seqjepa config + safetensors weights.
+
+The official file is ``torch.save({"model", "optimizer", "epoch", "min_loss", "args"})`` with an
+``argparse.Namespace`` in ``args``. It is unpickled with ``weights_only=True`` and an explicit
+allow-list; a pickle that names any other global is refused before anything of it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional, Union
+
+import torch
+
+from .config import SeqJEPAConfig
+from .errors import CheckpointMismatchError, ConfigError, UnsafeCheckpointError
+from .fileio import sha256_file
+
+__all__ = [
+    "ConversionReport",
+    "ALLOWED_GLOBALS",
+    "PROBE_PREFIXES",
+    "official_to_seqjepa_key",
+    "seqjepa_to_official_key",
+    "convert_official_state_dict",
+    "read_official_checkpoint",
+    "load_official",
+    "convert_official",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: The only globals an official checkpoint may reference besides torch's own tensor machinery.
+ALLOWED_GLOBALS: tuple[Any, ...] = (argparse.Namespace,)
+
+#: Heads the official scripts attach to the model (online probes, eval probes); never part of seq-JEPA.
+PROBE_PREFIXES = (
+    "online_linprobe.",
+    "online_equiprobe.",
+    "online_res_probe.",
+    "online_agg_probe.",
+    "rot_regressor.",
+    "color_regressor.",
+    "crop_regressor.",
+    "jitter_regressor.",
+    "blur_regressor.",
+    "pos_regressor.",
+    "agg_classifier.",
+    "res_classifier.",
+)
+
+_WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+
+# (official prefix, seqjepa prefix); the first match wins, in both directions.
+_PREFIX_MAP: tuple[tuple[str, str], ...] = (
+    ("encoder.", "encoder."),
+    ("target_encoder.", "target_encoder."),
+    ("transformer_encoder.transformer_encoder.layers.", "aggregator.layers."),
+    ("transformer_encoder.norm.", "aggregator.norm."),
+    ("action_proj.0.", "action_embedding.proj."),
+    ("action_proj.1.", "action_embedding.norm."),
+    ("predictor.0.", "predictor.fc1."),
+    ("predictor.1.", "predictor.bn."),
+    ("predictor.3.", "predictor.fc2."),
+)
+_EXACT_MAP = {"agg_token": "aggregator.agg_token"}
+
+_DATASET_NORMALIZATION = {
+    "3diebench": ((0.5016, 0.5037, 0.5060), (0.1030, 0.0999, 0.0969)),
+    "cifar100": ((0.5071, 0.4867, 0.4408), (0.2675, 0.2565, 0.2761)),
+    "tinyimagenet": ((0.4802, 0.4481, 0.3975), (0.2302, 0.2265, 0.2262)),
+    "stl10": ((0.4467, 0.4398, 0.4066), (0.2241, 0.2215, 0.2239)),
+    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+}
+_LATENT_TYPE_DIMS = {"rot": 4, "rotcolor": 6, "aug": 9, "crop": 4, "colorjitter": 4, "blur": 1}
+_ACTION_SPACES = {
+    "rot": "rotation",
+    "rotcolor": "rotation_color",
+    "aug": "augmentation",
+    "crop": "crop",
+    "colorjitter": "jitter",
+    "blur": "blur",
+}
+
+
+def official_to_seqjepa_key(key: str) -> str:
+    """Map one official state-dict key to ours (raises ``KeyError`` for keys that have no counterpart)."""
+    if key in _EXACT_MAP:
+        return _EXACT_MAP[key]
+    for official, ours in _PREFIX_MAP:
+        if key.startswith(official):
+            return ours + key[len(official):]
+    raise KeyError(key)
+
+
+def seqjepa_to_official_key(key: str) -> str:
+    """Map one of our state-dict keys back to the official name."""
+    for official, ours in _EXACT_MAP.items():
+        if key == ours:
+            return official
+    for official, ours in _PREFIX_MAP:
+        if key.startswith(ours):
+            return official + key[len(ours):]
+    raise KeyError(key)
+
+
+@dataclass
+class ConversionReport:
+    """What a conversion did: the dropped probe keys and the config fields that were assumed."""
+
+    dropped_keys: list[str] = field(default_factory=list)
+    assumed: dict[str, Any] = field(default_factory=dict)
+    source: Optional[str] = None
+    source_sha256: Optional[str] = None
+    epoch: Optional[int] = None
+
+
+def _args_dict(args: Any) -> dict[str, Any]:
+    if args is None:
+        return {}
+    if isinstance(args, argparse.Namespace):
+        return vars(args)
+    if isinstance(args, Mapping):
+        return dict(args)
+    raise ConfigError(f"checkpoint field 'args': expected an argparse.Namespace or dict, got {type(args).__name__}")
+
+
+def convert_official_state_dict(
+    state_dict: Mapping[str, torch.Tensor],
+    args: Any = None,
+    *,
+    overrides: Optional[Mapping[str, Any]] = None,
+) -> tuple[SeqJEPAConfig, dict[str, torch.Tensor], ConversionReport]:
+    """Rename an official ``SeqJEPA_Transforms``/``SeqJEPA_PLS`` state dict and infer its config.
+
+    Sizes come from tensor shapes; what shapes cannot tell (heads, image size, dataset
+    normalization, action space, training length) comes from ``args``, then ``overrides``.
+    Probe heads are dropped and listed in the report; any other unknown key is an error.
+    """
+    report = ConversionReport()
+    a = _args_dict(args)
+    renamed: dict[str, torch.Tensor] = {}
+    unknown = []
+    for raw_key, value in state_dict.items():
+        key = raw_key
+        for prefix in _WRAPPER_PREFIXES:
+            if key.startswith(prefix):
+                key = key[len(prefix):]
+        if key.startswith(PROBE_PREFIXES):
+            report.dropped_keys.append(key)
+            continue
+        try:
+            renamed[official_to_seqjepa_key(key)] = value
+        except KeyError:
+            unknown.append(raw_key)
+    if unknown:
+        raise CheckpointMismatchError(
+            f"{len(unknown)} key(s) of the checkpoint belong to no seq-JEPA module: {unknown[:5]}"
+            " (is this a seq-JEPA checkpoint?)"
+        )
+    config = SeqJEPAConfig.from_dict({**_infer_config(renamed, a, report), **dict(overrides or {})})
+    return config, renamed, report
+
+
+def _shape(state: Mapping[str, torch.Tensor], key: str) -> Optional[tuple[int, ...]]:
+    t = state.get(key)
+    return tuple(t.shape) if t is not None else None
+
+
+def _infer_config(state: Mapping[str, torch.Tensor], a: Mapping[str, Any], report: ConversionReport) -> dict[str, Any]:
+    conv1 = _shape(state, "encoder.conv1.weight")
+    agg = _shape(state, "aggregator.agg_token")
+    fc1 = _shape(state, "predictor.fc1.weight")
+    if conv1 is None or agg is None or fc1 is None:
+        raise CheckpointMismatchError(
+            "not a seq-JEPA state dict: expected encoder.conv1.weight, agg_token and predictor.0.weight"
+        )
+    encoder_dim = 512
+    token_dim = agg[-1]
+    layers = {int(m.group(1)) for k in state if (m := re.match(r"aggregator\.layers\.(\d+)\.", k))}
+    dataset = str(a.get("dataset", "3diebench")).lower()
+    if "fovea_size" in a or "num_saccades" in a:
+        dataset = dataset if dataset in _DATASET_NORMALIZATION else "stl10"
+    mean, std = _DATASET_NORMALIZATION.get(dataset, _DATASET_NORMALIZATION["3diebench"])
+    if dataset not in _DATASET_NORMALIZATION:
+        report.assumed["mean/std"] = f"3DIEBench values (unknown dataset {dataset!r})"
+    latent_type = str(a.get("latent_type", "rot"))
+    out: dict[str, Any] = {
+        "backbone": "resnet18",
+        "cifar_stem": conv1[-1] == 3,
+        "in_channels": conv1[1],
+        "encoder_dim": encoder_dim,
+        "num_layers": len(layers),
+        "predictor_hidden": fc1[0] if "predictor.fc2.weight" in state else 0,
+        "use_target_encoder": any(k.startswith("target_encoder.") for k in state),
+        "mean": list(mean),
+        "std": list(std),
+        "ema_momentum": float(a.get("ema_decay", 0.996)),
+    }
+    if "num_heads" in a:
+        out["num_heads"] = int(a["num_heads"])
+    else:
+        out["num_heads"] = 4
+        report.assumed["num_heads"] = 4
+    if "fovea_size" in a:
+        out["image_size"] = int(a["fovea_size"])
+        out["action_space"] = "saccade"
+        out["last_slot_in_batchnorm"] = "zeros"
+        out["train_seq_len"] = int(a.get("num_saccades", 5)) - 1
+    else:
+        out["image_size"] = int(a.get("img_size", 128))
+        out["action_space"] = _ACTION_SPACES.get(latent_type, latent_type)
+        out["last_slot_in_batchnorm"] = "next_action" if dataset == "3diebench" else "zeros"
+        out["train_seq_len"] = int(a.get("seq_len", 3))
+    for key in ("image_size", "train_seq_len"):
+        if (key == "image_size" and "img_size" not in a and "fovea_size" not in a) or (
+            key == "train_seq_len" and "seq_len" not in a and "num_saccades" not in a
+        ):
+            report.assumed[key] = out[key]
+
+    proj = _shape(state, "action_embedding.proj.weight")
+    if proj is not None:
+        out.update(action_conditioned=True, learn_action_embedding=True, action_embed_dim=proj[0], action_dim=proj[1])
+    elif token_dim == encoder_dim:
+        out.update(action_conditioned=False, learn_action_embedding=False, action_dim=int(a.get("act_latentdim", 4)))
+    else:
+        # raw concatenation: the width holds A plus zero padding, which shapes cannot separate
+        if "latent_type" in a and latent_type in _LATENT_TYPE_DIMS:
+            action_dim = _LATENT_TYPE_DIMS[latent_type]
+        elif "act_latentdim" in a:
+            action_dim = int(a["act_latentdim"])
+        else:
+            raise ConfigError(
+                "a checkpoint with raw (not learned) action concatenation needs its action dimension: "
+                "pass overrides={'action_dim': A}"
+            )
+        out.update(action_conditioned=True, learn_action_embedding=False, action_dim=action_dim)
+    return out
+
+
+def _safe_torch_load(path: PathLike) -> Any:
+    """``torch.load`` with ``weights_only=True`` and our allow-list; names any blocked global."""
+    blocked: list[str] = []
+    get_unsafe = getattr(torch.serialization, "get_unsafe_globals_in_checkpoint", None)
+    allowed_names = {f"{g.__module__}.{g.__qualname__}" for g in ALLOWED_GLOBALS}
+    if get_unsafe is not None:
+        try:
+            blocked = [g for g in get_unsafe(os.fspath(path)) if g not in allowed_names]
+        except Exception:  # noqa: BLE001 - not a zip checkpoint: fall through to torch.load's own check
+            blocked = []
+    if blocked:
+        raise UnsafeCheckpointError(
+            f"{os.fspath(path)} references global(s) outside the allow-list: {', '.join(sorted(blocked))}. "
+            "It was not loaded and none of its code ran. Only tensors, plain containers and "
+            "argparse.Namespace are accepted."
+        )
+    try:
+        with torch.serialization.safe_globals(list(ALLOWED_GLOBALS)):
+            return torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        match = re.search(r"GLOBAL ([\w.]+)", str(exc)) or re.search(r"global ([\w.]+)", str(exc))
+        name = match.group(1) if match else "an unknown global"
+        raise UnsafeCheckpointError(
+            f"{os.fspath(path)} references {name}, which is outside the allow-list. It was not loaded and "
+            "none of its code ran."
+        ) from None
+    except RuntimeError as exc:
+        raise CheckpointMismatchError(f"{os.fspath(path)} is not a readable torch checkpoint: {exc}") from exc
+
+
+def read_official_checkpoint(
+    path: PathLike, *, overrides: Optional[Mapping[str, Any]] = None
+) -> tuple[SeqJEPAConfig, dict[str, torch.Tensor], ConversionReport]:
+    """Safely read an official ``.pth`` and convert it in memory (nothing is written)."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"checkpoint: {p} does not exist")
+    digest = sha256_file(p)
+    payload = _safe_torch_load(p)
+    if isinstance(payload, Mapping) and "model" in payload:
+        state, args = payload["model"], payload.get("args")
+    elif isinstance(payload, Mapping) and all(isinstance(v, torch.Tensor) for v in payload.values()):
+        state, args = payload, None
+    else:
+        raise CheckpointMismatchError(
+            f"{p}: expected an official seq-JEPA checkpoint (a dict with 'model' and 'args'), got {type(payload).__name__}"
+        )
+    if not isinstance(state, Mapping):
+        raise CheckpointMismatchError(f"{p}: field 'model' should be a state dict, got {type(state).__name__}")
+    config, renamed, report = convert_official_state_dict(state, args, overrides=overrides)
+    report.source, report.source_sha256 = p.name, digest
+    if isinstance(payload, Mapping) and "epoch" in payload:
+        try:
+            report.epoch = int(payload["epoch"])
+        except (TypeError, ValueError):
+            report.epoch = None
+    return config, renamed, report
+
+
+def load_official(
+    path: PathLike,
+    *,
+    device: Union[str, torch.device] = "cpu",
+    dtype: Optional[torch.dtype] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
+):
+    """Load an official ``.pth`` checkpoint into a :class:`~seqjepa.model.SeqJEPA` (eval mode, strict)."""
+    from .io import finalize, model_from_state_dict
+
+    config, state, report = read_official_checkpoint(path, overrides=overrides)
+    model = model_from_state_dict(config, state, source=os.fspath(path))
+    model.conversion_report = report
+    return finalize(model, device=device, dtype=dtype)
+
+
+def convert_official(
+    checkpoint: PathLike,
+    out_dir: PathLike,
+    *,
+    overrides: Optional[Mapping[str, Any]] = None,
+    include_target_encoder: bool = True,
+) -> ConversionReport:
+    """Convert an official ``.pth`` to ``out_dir`` (config.json + model.safetensors + README.md).
+
+    The README names the source file and its sha256; the conversion report lists dropped keys.
+    """
+    from .io import model_from_state_dict, save_pretrained
+
+    config, state, report = read_official_checkpoint(checkpoint, overrides=overrides)
+    model = model_from_state_dict(config, state, source=os.fspath(checkpoint))
+    metadata = {
+        "name": f"seq-JEPA converted from {report.source}",
+        "source": report.source,
+        "source_sha256": report.source_sha256,
+        "converted_from": "official seq-JEPA checkpoint (hafezgh/seq-jepa)",
+        "dropped_keys": report.dropped_keys,
+        "assumed": report.assumed,
+        "epoch": report.epoch,
+    }
+    save_pretrained(model, out_dir, include_target_encoder=include_target_encoder, metadata=metadata)
+    return report

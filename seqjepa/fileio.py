@@ -1,0 +1,142 @@
+"""Atomic file writes and content checks shared by the weights I/O, the Hub cache and the trainer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Iterator, Union
+
+from .errors import IntegrityError
+
+__all__ = [
+    "atomic_open",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "sha256_file",
+    "verify_sha256",
+    "check_safetensors_file",
+    "LFS_POINTER_PREFIX",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
+
+
+@contextmanager
+def atomic_open(path: PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file beside ``path``; on success fsync it and rename it over ``path``.
+
+    A crash or exception at any point leaves ``path`` as it was (absent or the previous version),
+    never half-written.
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"mode: expected 'wb' or 'w', got {mode!r}")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(target.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_open(path, "wb") as fh:
+        fh.write(data)
+
+
+def atomic_write_text(path: PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    with atomic_open(path, "w") as fh:
+        fh.write(text)
+
+
+def sha256_file(path: PathLike, chunk_size: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: PathLike, expected: str, *, what: str = "file") -> str:
+    """Raise :class:`IntegrityError` with both hashes unless ``path`` hashes to ``expected``."""
+    actual = sha256_file(path)
+    if actual.lower() != expected.lower():
+        raise IntegrityError(
+            f"{what} {os.fspath(path)} has sha256 {actual}, expected {expected.lower()}: "
+            "the file is corrupt, truncated or not the one that was pinned"
+        )
+    return actual
+
+
+def check_safetensors_file(path: PathLike) -> None:
+    """Recognize a Git LFS pointer, an empty or truncated file before safetensors reads it.
+
+    safetensors itself reports these as a cryptic ``HeaderTooLarge``; we name the cause.
+    """
+    p = Path(path)
+    size = p.stat().st_size
+    with open(p, "rb") as fh:
+        head = fh.read(min(size, 1024))
+    if head.startswith(LFS_POINTER_PREFIX):
+        raise IntegrityError(
+            f"{p} is a Git LFS pointer, not the weights: fetch the real file (git lfs pull, or download it "
+            "through seqjepa / huggingface_hub)"
+        )
+    if size < 8:
+        raise IntegrityError(f"{p} is {size} bytes long: too short to be a safetensors file (truncated or empty)")
+    (header_len,) = struct.unpack("<Q", head[:8])
+    if header_len > size - 8:
+        raise IntegrityError(
+            f"{p} is truncated or not a safetensors file: its header claims {header_len} bytes but the file has {size}"
+        )
+    with open(p, "rb") as fh:
+        fh.seek(8)
+        header_bytes = fh.read(header_len)
+    try:
+        header = json.loads(header_bytes)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IntegrityError(f"{p} has a corrupt safetensors header: {exc}") from exc
+    end = 0
+    for key, meta in header.items():
+        if key == "__metadata__":
+            continue
+        try:
+            end = max(end, int(meta["data_offsets"][1]))
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise IntegrityError(f"{p} has a corrupt safetensors header entry for {key!r}") from exc
+    if 8 + header_len + end > size:
+        raise IntegrityError(
+            f"{p} is truncated: its tensors need {8 + header_len + end} bytes but the file has {size}"
+        )

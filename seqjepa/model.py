@@ -1,0 +1,377 @@
+"""The seq-JEPA model: encoder, action embedding, [AGG] aggregator, predictor and EMA target encoder.
+
+Token layout (matches the official ``SeqJEPA_Transforms`` forward): for M observed views with
+encoder outputs z_1..z_M and relative actions a_1..a_{M-1} (a_j leads from view j to view j+1),
+the aggregator sees ``[AGG], (z_1, e(a_1)), ..., (z_{M-1}, e(a_{M-1})), (z_M, 0)`` with no
+positional embedding; z_AGG is its output at [AGG]. The predictor maps (z_AGG, e(a_M)) to the
+target encoder's embedding of the unseen view reached by a_M.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .backbones import create_encoder
+from .config import SeqJEPAConfig
+from .validation import check_actions, check_images, check_same_device
+
+__all__ = ["SeqJEPA", "SeqJEPAOutput", "SeqJEPATrainOutput", "ActionEmbedding", "Aggregator", "Predictor"]
+
+
+@dataclass
+class SeqJEPAOutput:
+    """Both embeddings of a sequence from one encoder pass.
+
+    Attributes:
+        equivariant: (B, M, D) encoder output z of every view (keeps pose).
+        invariant: (B, E) z_AGG, the aggregate of the sequence (knows the object).
+    """
+
+    equivariant: torch.Tensor
+    invariant: torch.Tensor
+
+
+@dataclass
+class SeqJEPATrainOutput:
+    """What one training forward returns.
+
+    Attributes:
+        loss: scalar, mean over the batch of 1 - cos(prediction, target_embedding).
+        prediction: (B, D) predicted embedding of the unseen view.
+        target_embedding: (B, D) detached target-encoder embedding of the unseen view.
+        z_agg: (B, E) aggregate of the observed views.
+        z: (B, M, D) online encoder outputs of the observed views.
+    """
+
+    loss: torch.Tensor
+    prediction: torch.Tensor
+    target_embedding: torch.Tensor
+    z_agg: torch.Tensor
+    z: torch.Tensor
+
+
+class ActionEmbedding(nn.Module):
+    """Linear(A -> P, no bias) followed by BatchNorm1d(P, no affine), as the official ``action_proj``."""
+
+    def __init__(self, action_dim: int, embed_dim: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(action_dim, embed_dim, bias=False)
+        self.norm = nn.BatchNorm1d(embed_dim, affine=False)
+
+    def forward(self, actions: torch.Tensor) -> torch.Tensor:
+        """(..., A) -> (..., P); BatchNorm statistics are taken over all leading dimensions together."""
+        lead = actions.shape[:-1]
+        flat = actions.reshape(-1, actions.shape[-1])
+        return self.norm(self.proj(flat)).reshape(*lead, -1)
+
+
+class Aggregator(nn.Module):
+    """[AGG] token + post-norm transformer encoder (batch first, ReLU, no positional embedding) + LayerNorm."""
+
+    def __init__(self, config: SeqJEPAConfig) -> None:
+        super().__init__()
+        width = config.token_dim
+        self.agg_token = nn.Parameter(torch.zeros(1, 1, width))
+        layer = nn.TransformerEncoderLayer(
+            d_model=width,
+            nhead=config.num_heads,
+            dim_feedforward=config.ffn_dim,
+            dropout=config.dropout,
+            activation="relu",
+            batch_first=True,
+            norm_first=False,
+        )
+        # nn.TransformerEncoder deep-copies one layer, so every layer starts from the same weights;
+        # we keep that initialization for training parity with the official code.
+        self.layers = nn.ModuleList([copy.deepcopy(layer) for _ in range(config.num_layers)])
+        self.norm = nn.LayerNorm(width)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, M, E) observation tokens -> (B, E) z_AGG."""
+        x = torch.cat([self.agg_token.expand(tokens.shape[0], -1, -1).to(tokens.dtype), tokens], dim=1)
+        for layer in self.layers:
+            x = layer(x)
+        return self.norm(x[:, 0])
+
+
+class Predictor(nn.Module):
+    """Linear(no bias) -> BatchNorm1d -> ReLU -> Linear; with hidden=0 the official Linear(no bias) -> BatchNorm1d."""
+
+    def __init__(self, in_dim: int, hidden: int, out_dim: int) -> None:
+        super().__init__()
+        if hidden > 0:
+            self.fc1 = nn.Linear(in_dim, hidden, bias=False)
+            self.bn = nn.BatchNorm1d(hidden)
+            self.fc2: Optional[nn.Linear] = nn.Linear(hidden, out_dim)
+        else:
+            self.fc1 = nn.Linear(in_dim, out_dim, bias=False)
+            self.bn = nn.BatchNorm1d(out_dim)
+            self.fc2 = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.bn(self.fc1(x))
+        if self.fc2 is None:
+            return x
+        return self.fc2(F.relu(x))
+
+
+class SeqJEPA(nn.Module):
+    """seq-JEPA (Ghaemi, Muller, Bakhtiari, NeurIPS 2025).
+
+    Args:
+        config: the architecture; see :class:`~seqjepa.config.SeqJEPAConfig`.
+        with_target_encoder: build the EMA target encoder. ``None`` follows
+            ``config.use_target_encoder``; inference exports pass ``False`` to leave it out.
+
+    Shapes: B batch, M views, C/H/W image, A action dim, D encoder dim, E token dim.
+    """
+
+    def __init__(self, config: SeqJEPAConfig, *, with_target_encoder: Optional[bool] = None) -> None:
+        super().__init__()
+        if not isinstance(config, SeqJEPAConfig):
+            raise ValueError(f"config: expected a SeqJEPAConfig, got {type(config).__name__}")
+        config.validate()
+        self.config = config
+        self.encoder = create_encoder(config)
+        if with_target_encoder is None:
+            with_target_encoder = config.use_target_encoder
+        self.target_encoder: Optional[nn.Module] = None
+        if with_target_encoder:
+            self.target_encoder = copy.deepcopy(self.encoder)
+            self.target_encoder.requires_grad_(False)
+        self.action_embedding: Optional[ActionEmbedding] = None
+        if config.action_conditioned and config.learn_action_embedding:
+            self.action_embedding = ActionEmbedding(config.action_dim, config.action_embed_dim)
+        self.aggregator = Aggregator(config)
+        self.predictor = Predictor(config.predictor_in_dim, config.predictor_hidden, config.encoder_dim)
+        self._transform: Any = None
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def transform(self) -> Any:
+        """PIL image -> normalized (C, H, W) tensor, matching the checkpoint's preprocessing."""
+        if self._transform is None:
+            from .transforms import eval_transform
+
+            self._transform = eval_transform(self.config)
+        return self._transform
+
+    @property
+    def has_target_encoder(self) -> bool:
+        return self.target_encoder is not None
+
+    def _param_dtype(self) -> torch.dtype:
+        return next(self.encoder.parameters()).dtype
+
+    def _check_dtype(self, name: str, t: torch.Tensor) -> None:
+        if torch.is_autocast_enabled(t.device.type):
+            return
+        want = self._param_dtype()
+        if t.dtype != want:
+            raise ValueError(
+                f"{name}: expected dtype {str(want).replace('torch.', '')} (the model's dtype; "
+                f"use torch.autocast for mixed precision), got {str(t.dtype).replace('torch.', '')}"
+            )
+
+    def _check_views(self, name: str, views: object, ndims: tuple[int, ...]) -> torch.Tensor:
+        t = check_images(name, views, ndims=ndims, channels=self.config.in_channels)
+        check_same_device(self, **{name: t})
+        self._check_dtype(name, t)
+        return t
+
+    def _check_actions(self, name: str, actions: object, batch: int, steps: int) -> Optional[torch.Tensor]:
+        if not self.config.action_conditioned:
+            if actions is not None:
+                raise ValueError(
+                    f"{name}: this model was trained without action conditioning and takes actions=None, "
+                    f"got a {type(actions).__name__}"
+                )
+            return None
+        if actions is None:
+            raise ValueError(
+                f"{name}: expected relative actions of shape (B, {steps}, {self.config.action_dim}) "
+                f"({self.config.action_space!r} action space), got None"
+            )
+        t = check_actions(name, actions, batch=batch, steps=steps, action_dim=self.config.action_dim)
+        check_same_device(self, **{name: t})
+        self._check_dtype(name, t)
+        return t
+
+    # ------------------------------------------------------------------ building blocks
+    def encode(self, images: torch.Tensor, *, target: bool = False) -> torch.Tensor:
+        """Encoder forward without checks: (N, C, H, W) -> (N, D). ``target=True`` uses the target encoder."""
+        encoder = self.encoder
+        if target and self.target_encoder is not None:
+            encoder = self.target_encoder
+        return encoder(images)
+
+    def _encode_sequence(self, views: torch.Tensor) -> torch.Tensor:
+        b, m = views.shape[:2]
+        return self.encode(views.reshape(b * m, *views.shape[2:])).reshape(b, m, -1)
+
+    def _embed_action(self, actions: torch.Tensor) -> torch.Tensor:
+        if self.action_embedding is not None:
+            return self.action_embedding(actions)
+        return F.pad(actions, (0, self.config.action_pad))
+
+    def observation_tokens(self, z: torch.Tensor, slot_actions: Optional[torch.Tensor]) -> torch.Tensor:
+        """Build the M observation tokens from z (B, M, D) and ``slot_actions`` (B, M, A).
+
+        ``slot_actions[:, j]`` for j < M-1 leads from view j to view j+1. The last row is embedded
+        together with the others (so train-mode BatchNorm sees it, as in the official code) and
+        its slot is then zeroed.
+        """
+        if slot_actions is None:
+            return z
+        emb = self._embed_action(slot_actions)
+        emb = torch.cat([emb[:, :-1], torch.zeros_like(emb[:, -1:])], dim=1)
+        return torch.cat([z, emb.to(z.dtype)], dim=-1)
+
+    def aggregate(self, z: torch.Tensor, actions: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """z_AGG from encoder outputs z (B, M, D) and actions (B, M-1, A): (B, E).
+
+        Inputs are checked; this is the entry point for features computed elsewhere.
+        """
+        if not isinstance(z, torch.Tensor) or z.dim() != 3 or z.shape[-1] != self.config.encoder_dim:
+            got = f"{tuple(z.shape)}" if isinstance(z, torch.Tensor) else type(z).__name__
+            raise ValueError(f"z: expected shape (B, M, {self.config.encoder_dim}), got {got}")
+        if z.shape[0] == 0 or z.shape[1] == 0:
+            raise ValueError(f"z: expected a non-empty batch and at least one view, got {tuple(z.shape)}")
+        b, m = z.shape[:2]
+        acts = self._check_actions("actions", actions, b, m - 1)
+        return self._aggregate(z, acts)
+
+    def _aggregate(self, z: torch.Tensor, actions: Optional[torch.Tensor]) -> torch.Tensor:
+        slot = None
+        if actions is not None:
+            slot = torch.cat([actions, actions.new_zeros(actions.shape[0], 1, actions.shape[2])], dim=1)
+        return self.aggregator(self.observation_tokens(z, slot))
+
+    def predict(self, z_agg: torch.Tensor, next_action: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Predictor forward: z_AGG (B, E) and the action to the unseen view (B, A) -> (B, D)."""
+        if next_action is None:
+            if self.config.action_conditioned:
+                raise ValueError(
+                    f"next_action: expected shape (B, {self.config.action_dim}) for an action-conditioned model, got None"
+                )
+            return self.predictor(z_agg)
+        return self.predictor(torch.cat([z_agg, self._embed_action(next_action)], dim=-1))
+
+    # ------------------------------------------------------------------ public embeddings
+    def equivariant_embedding(self, images: torch.Tensor) -> torch.Tensor:
+        """Encoder output z, which keeps pose: (B, C, H, W) -> (B, D); (B, M, C, H, W) -> (B, M, D)."""
+        images = self._check_views("images", images, (4, 5))
+        if images.dim() == 4:
+            return self.encode(images)
+        return self._encode_sequence(images)
+
+    def invariant_embedding(self, views: torch.Tensor, actions: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """z_AGG of a sequence, which knows the object: views (B, M, C, H, W), actions (B, M-1, A) -> (B, E).
+
+        ``actions[:, j]`` is the relative action leading from view j to view j+1. Equals the
+        official forward's ``agg_out`` for M observations. Models trained without action
+        conditioning take ``actions=None``.
+        """
+        return self.encode_views(views, actions).invariant
+
+    def encode_views(self, views: torch.Tensor, actions: Optional[torch.Tensor] = None) -> SeqJEPAOutput:
+        """Equivariant z (B, M, D) and invariant z_AGG (B, E) of a sequence from one encoder pass."""
+        views = self._check_views("views", views, (5,))
+        b, m = views.shape[:2]
+        acts = self._check_actions("actions", actions, b, m - 1)
+        z = self._encode_sequence(views)
+        return SeqJEPAOutput(equivariant=z, invariant=self._aggregate(z, acts))
+
+    def predict_next(self, views: torch.Tensor, actions: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Predicted embedding of the unseen view: views (B, M, C, H, W), actions (B, M, A) -> (B, D).
+
+        ``actions[:, :M-1]`` connect the observed views; ``actions[:, M-1]`` leads from the last
+        observed view to the unseen one.
+        """
+        views = self._check_views("views", views, (5,))
+        b, m = views.shape[:2]
+        acts = self._check_actions("actions", actions, b, m)
+        z = self._encode_sequence(views)
+        if acts is None:
+            return self.predict(self._aggregate(z, None))
+        return self.predict(self._aggregate(z, acts[:, :-1]), acts[:, -1])
+
+    # ------------------------------------------------------------------ training
+    def forward(self, views: torch.Tensor, actions: Optional[torch.Tensor], target: torch.Tensor) -> SeqJEPATrainOutput:
+        """Training forward: views (B, M, C, H, W), actions (B, M, A), target view (B, C, H, W).
+
+        ``actions[:, M-1]`` leads from the last observed view to ``target``. Returns the loss
+        1 - cos(prediction, sg(target encoder(target))) averaged over the batch, and the pieces
+        a trainer needs (online probes read ``z_agg`` and ``z`` detached).
+        """
+        views = self._check_views("views", views, (5,))
+        b, m = views.shape[:2]
+        target = self._check_views("target", target, (4,))
+        if target.shape[0] != b or target.shape[1:] != views.shape[2:]:
+            raise ValueError(
+                f"target: expected shape {(b, *views.shape[2:])} (one view per sequence, like views), got {tuple(target.shape)}"
+            )
+        acts = self._check_actions("actions", actions, b, m)
+        z = self._encode_sequence(views)
+        with torch.no_grad():
+            target_embedding = self.encode(target, target=True).detach()
+        if acts is None:
+            z_agg = self.aggregator(z)
+            prediction = self.predictor(z_agg)
+        else:
+            slot = acts
+            if self.config.last_slot_in_batchnorm == "zeros":
+                slot = torch.cat([acts[:, :-1], torch.zeros_like(acts[:, -1:])], dim=1)
+            z_agg = self.aggregator(self.observation_tokens(z, slot))
+            # the action to the unseen view is embedded in a call of its own, as officially
+            prediction = self.predictor(torch.cat([z_agg, self._embed_action(acts[:, -1])], dim=-1))
+        loss = 1.0 - F.cosine_similarity(prediction, target_embedding, dim=1).mean()
+        return SeqJEPATrainOutput(loss=loss, prediction=prediction, target_embedding=target_embedding, z_agg=z_agg, z=z)
+
+    @torch.no_grad()
+    def update_target(self, momentum: float) -> None:
+        """EMA of the encoder's parameters into the target encoder: t <- m t + (1 - m) theta.
+
+        BatchNorm running statistics are buffers and stay the target encoder's own.
+        """
+        if self.target_encoder is None:
+            return
+        if not 0.0 <= float(momentum) <= 1.0:
+            raise ValueError(f"momentum: expected a value in [0, 1], got {momentum}")
+        target = list(self.target_encoder.parameters())
+        online = list(self.encoder.parameters())
+        torch._foreach_mul_(target, momentum)
+        torch._foreach_add_(target, online, alpha=1.0 - momentum)
+
+    def inference_parameters(self) -> Iterator[tuple[str, torch.Tensor]]:
+        """Named tensors of the state dict that inference needs (everything but the target encoder)."""
+        for key, value in self.state_dict().items():
+            if not key.startswith("target_encoder."):
+                yield key, value
+
+    # ------------------------------------------------------------------ weights I/O
+    def save_pretrained(self, save_directory: str, **kwargs: Any) -> str:
+        """Write ``config.json`` + ``model.safetensors`` + ``README.md``; see :func:`seqjepa.io.save_pretrained`."""
+        from .io import save_pretrained
+
+        return save_pretrained(self, save_directory, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, path_or_repo: str, **kwargs: Any) -> "SeqJEPA":
+        """Load a model saved by :meth:`save_pretrained` (a directory, or anything :func:`seqjepa.load` takes)."""
+        from . import load
+
+        return load(path_or_repo, **kwargs)
+
+    def extra_repr(self) -> str:
+        c = self.config
+        return (
+            f"backbone={c.backbone}, D={c.encoder_dim}, E={c.token_dim}, A={c.action_dim}, "
+            f"layers={c.num_layers}, heads={c.num_heads}, target_encoder={self.has_target_encoder}"
+        )
