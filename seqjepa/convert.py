@@ -180,7 +180,8 @@ def _infer_config(state: Mapping[str, torch.Tensor], a: Mapping[str, Any], repor
         raise CheckpointMismatchError(
             "not a seq-JEPA state dict: expected encoder.conv1.weight, agg_token and predictor.0.weight"
         )
-    encoder_dim = 512
+    # the predictor maps back to the encoder's feature size
+    encoder_dim = (_shape(state, "predictor.fc2.weight") or fc1)[0]
     token_dim = agg[-1]
     layers = {int(m.group(1)) for k in state if (m := re.match(r"aggregator\.layers\.(\d+)\.", k))}
     dataset = str(a.get("dataset", "3diebench")).lower()
