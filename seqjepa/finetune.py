@@ -31,7 +31,7 @@ from .io import CONFIG_NAME, WEIGHTS_NAME, load_state_dict_strict
 from .model import SeqJEPA
 from .version import __version__
 
-__all__ = ["Classifier", "PoseRegressor", "load_finetuned", "FINETUNE_FORMAT"]
+__all__ = ["Classifier", "PoseRegressor", "load_finetuned", "fit_classifier", "evaluate_classifier", "FINETUNE_FORMAT"]
 
 FINETUNE_FORMAT = 1
 PathLike = Union[str, "os.PathLike[str]"]
@@ -270,3 +270,45 @@ def load_finetuned(directory: PathLike, *, device: Union[str, torch.device] = "c
 def trainable_parameters(module: nn.Module) -> Iterable[nn.Parameter]:
     """Parameters with ``requires_grad`` (for optimizers that take a flat list)."""
     return (p for p in module.parameters() if p.requires_grad)
+
+
+def _unpack(batch: Any, device: Union[str, torch.device]) -> "tuple[torch.Tensor, Optional[torch.Tensor], torch.Tensor]":
+    """(images, labels) from an image folder, or a contract dict (views, actions between them, label)."""
+    if isinstance(batch, dict):
+        views = batch["views"].to(device)
+        actions = batch["actions"][:, : views.shape[1] - 1].to(device)
+        return views, actions, torch.as_tensor(batch["label"]).reshape(-1).to(device)
+    images, labels = batch
+    return images.to(device), None, labels.to(device)
+
+
+def fit_classifier(clf: Classifier, loader: Iterable, optimizer: torch.optim.Optimizer, *,
+                   device: Union[str, torch.device] = "cpu") -> float:
+    """One epoch of cross-entropy training; returns the mean loss."""
+    clf.train()
+    total, count = 0.0, 0
+    for batch in loader:
+        views, actions, labels = _unpack(batch, device)
+        if clf.on == "equivariant":
+            actions = None
+        loss = nn.functional.cross_entropy(clf(views, actions), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach()) * labels.shape[0]
+        count += labels.shape[0]
+    return total / max(count, 1)
+
+
+@torch.no_grad()
+def evaluate_classifier(clf: Classifier, loader: Iterable, *, device: Union[str, torch.device] = "cpu") -> float:
+    """Top-1 accuracy (%) over ``loader``."""
+    clf.eval()
+    correct, count = 0, 0
+    for batch in loader:
+        views, actions, labels = _unpack(batch, device)
+        if clf.on == "equivariant":
+            actions = None
+        correct += int((clf(views, actions).argmax(dim=1) == labels).sum())
+        count += labels.shape[0]
+    return 100.0 * correct / max(count, 1)

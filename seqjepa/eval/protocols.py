@@ -108,10 +108,14 @@ class EvalOptions:
     seed: int = 0
     path_hidden: tuple[int, ...] = (1024, 1024)
     individual_hidden: tuple[int, ...] = (1024, 1024)
+    #: replace every MLP hidden width (the paper's 1024) by this, keeping the depth; for quick checks
+    mlp_width: Optional[int] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_views, int) or self.max_views < 2:
             raise ValueError(f"max_views: expected an integer >= 2 (relative probes need two views), got {self.max_views!r}")
+        if self.mlp_width is not None and (not isinstance(self.mlp_width, int) or self.mlp_width < 1):
+            raise ValueError(f"mlp_width: expected a positive integer or None, got {self.mlp_width!r}")
         if not isinstance(self.redraw, int) or self.redraw < 0:
             raise ValueError(f"redraw: expected an integer >= 0, got {self.redraw!r}")
 
@@ -250,6 +254,16 @@ def run_protocol(
         return lambda epoch: fn(features("train", epoch % draws))
 
     probe = options.probe
+    head_count = [0]
+
+    def new_head(in_dim: int, out_dim: int, hidden: tuple[int, ...] = ()) -> torch.nn.Module:
+        """A probe head with a seeded, order-determined initialization (results repeat run to run)."""
+        if options.mlp_width is not None:
+            hidden = tuple(options.mlp_width for _ in hidden)
+        head_count[0] += 1
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(probe.seed * 1000 + head_count[0])
+            return make_head(in_dim, out_dim, hidden)
     results: dict[str, Any] = {
         "protocol": protocol.name, "description": protocol.description, "dataset": protocol.dataset,
         "model": {"name": model_name, "sha256": fingerprint, "train_seq_len": config.train_seq_len,
@@ -263,7 +277,7 @@ def run_protocol(
         results["num_classes"] = num_classes
 
         def classify(key: str, index: int) -> float:
-            head = make_head(train0[key].shape[-1], num_classes)
+            head = new_head(train0[key].shape[-1], num_classes)
             head = train_probe(head, train_data(lambda fs: (fs[key][:, index], fs["labels"])), task="classification", settings=probe)
             return top1_accuracy(val["labels"], predict(head, val[key][:, index]))
 
@@ -273,7 +287,7 @@ def run_protocol(
 
     def regress(fn, hidden) -> "tuple[float, float]":
         x_tr, y_tr = fn(train0)
-        head = train_probe(make_head(x_tr.shape[-1], y_tr.shape[-1], hidden), train_data(fn), task="regression", settings=probe)
+        head = train_probe(new_head(x_tr.shape[-1], y_tr.shape[-1], hidden), train_data(fn), task="regression", settings=probe)
         x_va, y_va = fn(val)
         out = predict(head, x_va)
         return r2_score(y_va, out), r2_sie(y_va, out)

@@ -7,7 +7,9 @@ import math
 import pytest
 import torch
 
-from seqjepa.eval.rotations import canonical_quat, euler_xyz_to_quat, quat_conj, quat_mul
+from seqjepa.eval.rotations import euler_xyz_to_quat, quat_conj, quat_mul
+
+torch.set_num_threads(1)  # tiny matrices: extra threads only contend on a shared machine
 
 
 class ContractToy3DIE(torch.utils.data.Dataset):
@@ -22,7 +24,7 @@ class ContractToy3DIE(torch.utils.data.Dataset):
         self.n, self.num_views, self.num_classes, self.size = n, num_views, classes, size
         self.seed = seed + (0 if split == "train" else 1000)
         self.action_space = action_space
-        self.action_dim = 4 if action_space == "rotation" else 6
+        self.action_dim = {"rotation": 4, "rotation_color": 6, "augment": 9, "saccade": 2}[action_space]
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -44,9 +46,13 @@ class ContractToy3DIE(torch.utils.data.Dataset):
             pattern = torch.sin(3 * (label + 1) * (xx * torch.cos(a[0]) + yy * torch.sin(a[1])) + a[2])
             img = torch.stack([pattern * (c == label % 3) + 0.3 * torch.cos(a[c]) for c in range(3)])
             imgs.append(img + 0.05 * torch.randn(3, self.size, self.size, generator=g))
-        q = euler_xyz_to_quat(lat[:, :3])
-        rel = quat_mul(quat_conj(q[:-1]), q[1:])
-        acts = rel if self.action_space == "rotation" else torch.cat([rel, lat[1:, [3, 6]] - lat[:-1, [3, 6]]], dim=1)
+        if self.action_space in ("augment", "saccade"):  # additive actions: differences of per-view parameters
+            lat = lat[:, : self.action_dim] if self.action_dim <= 7 else torch.cat([lat, lat[:, :2] ** 2], dim=1)
+            acts = lat[1:] - lat[:-1]
+        else:
+            q = euler_xyz_to_quat(lat[:, :3])
+            rel = quat_mul(quat_conj(q[:-1]), q[1:])
+            acts = rel if self.action_space == "rotation" else torch.cat([rel, lat[1:, [3, 6]] - lat[:-1, [3, 6]]], dim=1)
         views = torch.stack(imgs)
         return {
             "views": views[:-1].float(), "target": views[-1].float(), "actions": acts.float(),
@@ -56,10 +62,18 @@ class ContractToy3DIE(torch.utils.data.Dataset):
 
 def contract_factory(n_train: int = 24, n_val: int = 12, classes: int = 3):
     def factory(protocol, root, split, num_views, config, seed):
-        space = protocol.action_space or "rotation"
+        space = protocol.action_space or ("saccade" if protocol.dataset == "stl10" else "augment")
         return ContractToy3DIE(n=n_train if split == "train" else n_val, num_views=num_views, classes=classes,
                                size=config.image_size, seed=seed, action_space=space, split=split)
     return factory
+
+
+def cli_factory(protocol, root, split, num_views, config, seed):
+    """Entry point for ``seqjepa eval --dataset tests.eval.conftest:cli_factory``."""
+    return contract_factory()(protocol, root, split, num_views, config, seed)
+
+
+ACTION_DIM = {"3diebench": 4, "cifar100": 9, "tinyimagenet": 9, "stl10": 2}
 
 
 @pytest.fixture
