@@ -1,0 +1,185 @@
+"""``seqjepa eval``, ``seqjepa eval-report`` and ``seqjepa finetune``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from ..eval.protocols import PROTOCOLS
+
+    p = sub.add_parser("eval", help="evaluate a frozen model with one of the paper's protocols")
+    p.add_argument("--model", default=None, help="registry name or model directory (default: the shipped small model)")
+    p.add_argument("--data-root", help="dataset root (train and val splits)")
+    p.add_argument("--ood-root", help="3DIEBench-OOD root (protocol ood-rot: probes train on --data-root, test here)")
+    p.add_argument("--protocol", required=True, choices=sorted(PROTOCOLS))
+    p.add_argument("--out", required=True, help="directory for report.json, report.md and the plots")
+    p.add_argument("--max-views", type=int, default=8, help="views per sequence: z_AGG is probed for M_val = 1..this (default 8)")
+    p.add_argument("--epochs", type=int, default=100, help="probe epochs over the cached features (default 100)")
+    p.add_argument("--probe-batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=4e-4, help="probe learning rate (official offline eval: 4e-4)")
+    p.add_argument("--weight-decay", type=float, default=1e-3, help="on probe weights, not biases (official: 1e-3)")
+    p.add_argument("--optimizer", choices=("adamw", "adam"), default="adamw", help="adam + --lr 1e-3 --weight-decay 0 is SIE's probe")
+    p.add_argument("--batch-size", type=int, default=64, help="sequences per feature-extraction batch")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1... (default: cuda when available)")
+    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto", help="auto: bf16 autocast on a GPU that has it")
+    p.add_argument("--workers", type=int, default=0, help="data-loading worker processes")
+    p.add_argument("--max-train", type=int, help="evaluate a seeded random subset of this many training sequences")
+    p.add_argument("--max-val", type=int, help="same for the val/test split")
+    p.add_argument("--redraw", type=int, default=0, metavar="N",
+                   help="draw N different training view sets and cycle through them across probe epochs "
+                        "(N = --epochs is the official protocol that redraws views every epoch; slow)")
+    p.add_argument("--mlp-width", type=int, help="hidden width of the MLP probes instead of the paper's 1024 (quick checks)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache-dir", help="feature cache (default: $SEQJEPA_CACHE/eval-features or ~/.cache/seqjepa/eval-features)")
+    p.add_argument("--no-cache", action="store_true", help="extract features in memory only")
+    p.add_argument("--dataset", metavar="MODULE:CALLABLE",
+                   help="your own contract dataset: CALLABLE(protocol, root, split, num_views, config, seed) -> dataset")
+    p.set_defaults(func=run_eval)
+
+    r = sub.add_parser("eval-report", help="combine several eval reports into an M_tr x M_val top-1 heatmap")
+    r.add_argument("--runs", nargs="+", required=True, help="report.json files (or directories holding one), one per M_tr")
+    r.add_argument("--out", required=True)
+    r.set_defaults(func=run_eval_report)
+
+    f = sub.add_parser("finetune", help="fine-tune a classifier on an image folder or 3DIEBench-layout data")
+    f.add_argument("--model", default=None, help="registry name or model directory (default: the shipped small model)")
+    f.add_argument("--data", required=True, help="ImageFolder root (with train/ and optional val/ inside, or classes directly) or a 3DIEBench root")
+    f.add_argument("--layout", choices=("imagefolder", "3diebench"), default="imagefolder")
+    f.add_argument("--out", required=True, help="directory for the fine-tuned model (config.json + model.safetensors)")
+    f.add_argument("--on", choices=("invariant", "equivariant", "both"), default=None,
+                   help="features to classify (imagefolder: equivariant only; 3diebench default: invariant)")
+    f.add_argument("--num-views", type=int, default=3, help="3diebench: views per sequence")
+    f.add_argument("--epochs", type=int, default=10)
+    f.add_argument("--batch-size", type=int, default=64)
+    f.add_argument("--backbone-lr", type=float, default=1e-4)
+    f.add_argument("--head-lr", type=float, default=1e-3)
+    f.add_argument("--weight-decay", type=float, default=0.0)
+    f.add_argument("--freeze-encoder", action="store_true")
+    f.add_argument("--freeze-aggregator", action="store_true")
+    f.add_argument("--max-train", type=int, help="use only the first N training items")
+    f.add_argument("--device", default="auto")
+    f.add_argument("--seed", type=int, default=0)
+    f.set_defaults(func=run_finetune)
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def _load_model(name, device: str):
+    from ..factory import DEFAULT_MODEL, is_local_path, load
+
+    name = name or DEFAULT_MODEL
+    model = load(name, device=device)
+    return model, (None if is_local_path(name) else name)
+
+
+def _import_callable(spec: str):
+    module, sep, attr = spec.partition(":")
+    if not sep or not module or not attr:
+        raise ValueError(f"--dataset: expected MODULE:CALLABLE, got {spec!r}")
+    try:
+        fn = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"--dataset: cannot import {spec!r}: {exc}") from exc
+    if not callable(fn):
+        raise ValueError(f"--dataset: {spec!r} is not callable")
+    return fn
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from ..eval import EvalOptions, ProbeSettings, run_protocol, write_report
+
+    device = _device(args.device)
+    options = EvalOptions(
+        max_views=args.max_views,
+        probe=ProbeSettings(epochs=args.epochs, batch_size=args.probe_batch_size, lr=args.lr, weight_decay=args.weight_decay,
+                            optimizer=args.optimizer, seed=args.seed, device=device),
+        batch_size=args.batch_size, device=device, precision=args.precision, num_workers=args.workers,
+        max_train=args.max_train, max_val=args.max_val, redraw=args.redraw, seed=args.seed, mlp_width=args.mlp_width,
+    )
+    factory = _import_callable(args.dataset) if args.dataset else None
+    if factory is None and not args.data_root:
+        raise ValueError("--data-root: required (or pass --dataset MODULE:CALLABLE)")
+    cache_dir = None
+    if not args.no_cache:
+        cache_dir = args.cache_dir or os.path.join(
+            os.environ.get("SEQJEPA_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "seqjepa")), "eval-features")
+    model, name = _load_model(args.model, device)
+    results = run_protocol(model, args.protocol, data_root=args.data_root, ood_root=args.ood_root, options=options,
+                           cache_dir=cache_dir, dataset_factory=factory, model_name=name, log=print)
+    paths = write_report(results, args.out)
+    print(f"wrote {paths['json']}, {paths['markdown']}" + "".join(f", {p}" for p in paths["plots"]))
+    return 0
+
+
+def run_eval_report(args: argparse.Namespace) -> int:
+    from ..eval.report import write_heatmap_report
+
+    paths = write_heatmap_report(args.runs, args.out)
+    print(f"wrote {paths['png']}, {paths['json']}")
+    return 0
+
+
+def run_finetune(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..finetune import Classifier, fit_classifier, evaluate_classifier
+
+    torch.manual_seed(args.seed)
+    device = _device(args.device)
+    model, _ = _load_model(args.model, device)
+    if args.layout == "imagefolder":
+        if args.on not in (None, "equivariant"):
+            raise ValueError(f"--on: image folders hold single images, so only 'equivariant' applies, got {args.on!r}")
+        on = "equivariant"
+        train_set, val_set, num_classes = _image_folders(Path(args.data), model)
+    else:
+        on = args.on or "invariant"
+        try:
+            from ..data import ThreeDIEBench
+        except ImportError as exc:
+            raise ValueError(f"--layout 3diebench needs seqjepa.data, which is not importable: {exc}") from exc
+        cfg = model.config
+        kw = dict(num_views=args.num_views, action_space=cfg.action_space, image_size=cfg.image_size, mean=cfg.mean, std=cfg.std, seed=args.seed)
+        train_set, val_set = ThreeDIEBench(args.data, split="train", **kw), ThreeDIEBench(args.data, split="val", **kw)
+        num_classes = int(train_set.num_classes)
+    if args.max_train:
+        train_set = torch.utils.data.Subset(train_set, range(min(args.max_train, len(train_set))))
+    clf = Classifier(model, num_classes, on, freeze_encoder=args.freeze_encoder, freeze_aggregator=args.freeze_aggregator).to(device)
+    optimizer = torch.optim.AdamW(clf.param_groups(args.backbone_lr, args.head_lr, args.weight_decay))
+    loader = torch.utils.data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
+    for epoch in range(args.epochs):
+        loss = fit_classifier(clf, loader, optimizer, device=device)
+        msg = f"epoch {epoch + 1}/{args.epochs}: train loss {loss:.4f}"
+        if val_set is not None:
+            acc = evaluate_classifier(clf, torch.utils.data.DataLoader(val_set, batch_size=args.batch_size), device=device)
+            msg += f", val top-1 {acc:.2f}%"
+        print(msg)
+    clf.save_pretrained(args.out)
+    print(f"saved the fine-tuned classifier to {args.out}")
+    return 0
+
+
+def _image_folders(root: Path, model):
+    from torchvision.datasets import ImageFolder
+
+    if not root.is_dir():
+        raise FileNotFoundError(f"--data: {root} is not a directory")
+    train_dir = root / "train" if (root / "train").is_dir() else root
+    val_dir = next((root / n for n in ("val", "test") if (root / n).is_dir()), None)
+    train = ImageFolder(str(train_dir), transform=model.transform)
+    val = ImageFolder(str(val_dir), transform=model.transform) if val_dir is not None else None
+    if val is not None and val.classes != train.classes:
+        raise ValueError(f"--data: {val_dir} has classes {val.classes}, {train_dir} has {train.classes}")
+    if len(train.classes) < 2:
+        raise ValueError(f"--data: expected at least 2 class folders in {train_dir}, got {train.classes}")
+    return train, val, len(train.classes)

@@ -1,0 +1,355 @@
+"""The paper's evaluation protocols on a frozen seq-JEPA, run on cached features.
+
+Each protocol extracts features once per split (see :mod:`seqjepa.eval.features`), then trains
+small probes on them (see :mod:`seqjepa.eval.probes`):
+
+* linear top-1 on z_AGG for every inference length M_val = 1..M (one classifier per M_val, z_AGG
+  of the first M_val views of a sequence with the actions between them), and on z (view 0);
+* relative-action R² from [z_0, z_1] (rotation MLP 1024-1024, colour Linear, crop/jitter MLP,
+  blur Linear, saccade position Linear), as the official offline evaluation's heads;
+* the per-view "individual" rotation R² (absolute rotation from one z, MLP 1024-1024);
+* path integration: R² of the cumulative action from the first to the last view regressed from
+  z_AGG, under three conditions (vision+action, vision only, action only).
+
+Differences from the official evaluation code, on purpose (paper-notes §3.2):
+the rotation regressor is always trained (officially, ``--latent-type rot`` scored R² against
+an untrained zero output); the z_AGG classifiers are trained (officially created but never
+optimized); the frozen backbone stays in eval mode (officially its BatchNorm statistics were
+updated during the probe pass).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Optional
+
+import torch
+
+from .features import FeatureCache, FeatureSet, extract_features, model_fingerprint
+from .paper import paper_reference
+from .probes import ProbeSettings, make_head, predict, r2_score, r2_sie, top1_accuracy, train_probe
+from .rotations import canonical_quat, compose_relative, euler_xyz_to_quat
+
+__all__ = ["RelativeProbe", "Protocol", "PROTOCOLS", "EvalOptions", "run_protocol", "cumulative_action", "PATH_CONDITIONS"]
+
+#: Path-integration condition -> which z_AGG variant it reads.
+PATH_CONDITIONS = {"vision+action": "z_agg", "vision only": "z_agg_noaction", "action only": "z_agg_novision"}
+
+
+@dataclass(frozen=True)
+class RelativeProbe:
+    """Regress ``actions[:, 0, start:stop]`` (view 0 -> view 1) from [z_0, z_1]."""
+
+    name: str
+    start: int
+    stop: int
+    hidden: tuple[int, ...] = ()
+
+
+_ROT = RelativeProbe("rotation", 0, 4, (1024, 1024))
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One evaluation protocol: which data, which probes."""
+
+    name: str
+    dataset: str
+    description: str
+    action_space: Optional[str] = None
+    classification: bool = True
+    relative: tuple[RelativeProbe, ...] = ()
+    individual_rotation: bool = False
+    path_integration: bool = False
+    #: action columns holding a relative quaternion (composed, not summed, along a path)
+    quaternion_dims: Optional[tuple[int, int]] = None
+    ood: bool = False
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    p.name: p
+    for p in (
+        Protocol("3diebench-rot", "3diebench", "3DIEBench, rotation actions: top-1 (z, z_AGG by M_val), relative and individual rotation R²",
+                 action_space="rotation", relative=(_ROT,), individual_rotation=True, quaternion_dims=(0, 4)),
+        Protocol("3diebench-rotcolor", "3diebench", "3DIEBench, rotation+colour actions: adds colour R² (Δfloor hue, Δlight hue)",
+                 action_space="rotation_color", relative=(_ROT, RelativeProbe("color", 4, 6)), individual_rotation=True,
+                 quaternion_dims=(0, 4)),
+        Protocol("ood-rot", "3diebench", "probes trained on 3DIEBench train, tested on 3DIEBench-OOD (rotations outside ±π/2)",
+                 action_space="rotation", relative=(_ROT,), individual_rotation=True, quaternion_dims=(0, 4), ood=True),
+        Protocol("cifar100-aug", "cifar100", "CIFAR-100, crop/jitter/blur actions: top-1 and crop, jitter, blur R²",
+                 relative=(RelativeProbe("crop", 0, 4, (1024, 1024)), RelativeProbe("jitter", 4, 8, (1024, 1024)), RelativeProbe("blur", 8, 9))),
+        Protocol("tinyimagenet-aug", "tinyimagenet", "Tiny ImageNet, crop/jitter/blur actions: top-1 and crop, jitter, blur R²",
+                 relative=(RelativeProbe("crop", 0, 4, (1024, 1024)), RelativeProbe("jitter", 4, 8, (1024, 1024)), RelativeProbe("blur", 8, 9))),
+        Protocol("stl10-pls", "stl10", "STL-10 saccades: top-1 and saccade (relative position) R²",
+                 relative=(RelativeProbe("saccade_position", 0, 2),)),
+        Protocol("path-integration", "3diebench", "3DIEBench angular path integration: R² of the composed rotation from view 0 to the last view",
+                 action_space="rotation", classification=False, path_integration=True, quaternion_dims=(0, 4)),
+        Protocol("path-integration-stl10", "stl10", "STL-10 saccade path integration: R² of the summed displacement from the first to the last glance",
+                 classification=False, path_integration=True),
+    )
+}
+
+
+@dataclass
+class EvalOptions:
+    """Everything about a protocol run except the model and the data location."""
+
+    max_views: int = 8
+    probe: ProbeSettings = field(default_factory=ProbeSettings)
+    batch_size: int = 64
+    device: str = "cpu"
+    precision: str = "auto"
+    num_workers: int = 0
+    max_train: Optional[int] = None
+    max_val: Optional[int] = None
+    redraw: int = 0
+    seed: int = 0
+    path_hidden: tuple[int, ...] = (1024, 1024)
+    individual_hidden: tuple[int, ...] = (1024, 1024)
+    #: replace every MLP hidden width (the paper's 1024) by this, keeping the depth; for quick checks
+    mlp_width: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_views, int) or self.max_views < 2:
+            raise ValueError(f"max_views: expected an integer >= 2 (relative probes need two views), got {self.max_views!r}")
+        if self.mlp_width is not None and (not isinstance(self.mlp_width, int) or self.mlp_width < 1):
+            raise ValueError(f"mlp_width: expected a positive integer or None, got {self.mlp_width!r}")
+        if not isinstance(self.redraw, int) or self.redraw < 0:
+            raise ValueError(f"redraw: expected an integer >= 0, got {self.redraw!r}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["probe"] = self.probe.to_dict()
+        return d
+
+
+# ---------------------------------------------------------------- datasets
+_DATA_CLASSES = {
+    "cifar100": ("AugmentedCIFAR100", "CIFAR100Augmented"),
+    "tinyimagenet": ("AugmentedTinyImageNet", "TinyImageNetAugmented"),
+    "stl10": ("STL10Saccades", "SaccadeSTL10"),
+}
+
+DatasetFactory = Callable[..., Any]
+
+
+def default_dataset(protocol: Protocol, root: str, split: str, num_views: int, config, seed: int):
+    """Build the protocol's contract dataset from :mod:`seqjepa.data` (imported lazily)."""
+    try:
+        import seqjepa.data as data
+    except ImportError as exc:  # the data package ships separately in development trees
+        raise ValueError(f"protocol {protocol.name!r} needs seqjepa.data, which is not importable: {exc}") from exc
+    if protocol.dataset == "3diebench":
+        return data.ThreeDIEBench(root, split=split, num_views=num_views, action_space=protocol.action_space,
+                                  image_size=config.image_size, mean=config.mean, std=config.std, seed=seed)
+    names = _DATA_CLASSES[protocol.dataset]
+    for name in names:
+        cls = getattr(data, name, None)
+        if cls is not None:
+            return cls(root, split=split, num_views=num_views, seed=seed)
+    raise ValueError(f"protocol {protocol.name!r}: seqjepa.data has none of {names}")
+
+
+# ---------------------------------------------------------------- targets
+def cumulative_action(actions: torch.Tensor, steps: int, quaternion_dims: Optional[tuple[int, int]]) -> torch.Tensor:
+    """The action from view 0 to view ``steps``: quaternion columns composed (then w >= 0), the rest summed.
+
+    Summing is exact for actions that are differences of per-view quantities (saccade positions,
+    hues, normalized augmentation parameters). q and -q are the same rotation, so the composed
+    quaternion is sign-canonicalized to make the regression target a function of the rotation.
+    """
+    if not 1 <= steps <= actions.shape[1]:
+        raise ValueError(f"steps: expected 1..{actions.shape[1]}, got {steps}")
+    total = actions[:, :steps].sum(dim=1)
+    if quaternion_dims is not None:
+        a, b = quaternion_dims
+        total[:, a:b] = canonical_quat(compose_relative(actions[:, :steps, a:b]))
+    return total
+
+
+# ---------------------------------------------------------------- the run
+def run_protocol(
+    model,
+    protocol: "str | Protocol",
+    *,
+    data_root: Optional[str] = None,
+    ood_root: Optional[str] = None,
+    options: Optional[EvalOptions] = None,
+    cache_dir: Optional[str] = None,
+    dataset_factory: Optional[DatasetFactory] = None,
+    model_name: Optional[str] = None,
+    log: Callable[[str], None] = lambda msg: None,
+) -> dict[str, Any]:
+    """Evaluate a frozen model with one protocol; returns the JSON-able results.
+
+    Args:
+        protocol: a name from :data:`PROTOCOLS` or a :class:`Protocol`.
+        data_root: dataset root (train and val splits).
+        ood_root: for ``ood-rot``, the 3DIEBench-OOD root holding the test sequences.
+        dataset_factory: ``(protocol, root, split, num_views, config, seed) -> dataset``; defaults
+            to the :mod:`seqjepa.data` readers.
+        cache_dir: where features are cached (none: computed in memory every time).
+    """
+    if isinstance(protocol, str):
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol: expected one of {sorted(PROTOCOLS)}, got {protocol!r}")
+        protocol = PROTOCOLS[protocol]
+    options = options or EvalOptions()
+    factory = dataset_factory or default_dataset
+    if protocol.ood and ood_root is None and dataset_factory is None:
+        raise ValueError("ood_root: protocol 'ood-rot' needs the 3DIEBench-OOD root (--ood-root)")
+    if dataset_factory is None and data_root is None:
+        raise ValueError("data_root: expected the dataset directory, got None")
+    config = model.config
+    model.eval()
+    fingerprint = model_fingerprint(model)
+    cache = FeatureCache(cache_dir) if cache_dir else None
+    conditions = ("noaction", "novision") if protocol.path_integration else ()
+    timing: dict[str, float] = {"extract_s": 0.0, "cached_sets": 0}
+    sets: dict[Any, FeatureSet] = {}
+
+    def features(split: str, epoch: int) -> FeatureSet:
+        if (split, epoch) in sets:
+            return sets[(split, epoch)]
+        root = ood_root if (protocol.ood and split == "val" and ood_root is not None) else data_root
+        limit = options.max_train if split == "train" else options.max_val
+        parts = {
+            "model_sha256": fingerprint, "protocol": protocol.name, "root": os.path.abspath(root) if root else None,
+            "split": split, "epoch": epoch, "seed": options.seed, "views": options.max_views, "limit": limit,
+            "precision": options.precision, "conditions": list(conditions),
+        }
+
+        def compute() -> FeatureSet:
+            ds = factory(protocol, root, split, options.max_views - 1, config, options.seed)
+            if hasattr(ds, "set_epoch"):
+                ds.set_epoch(epoch)
+            start = time.perf_counter()
+            fs = extract_features(model, ds, batch_size=options.batch_size, device=options.device,
+                                  precision=options.precision, num_workers=options.num_workers,
+                                  conditions=conditions, max_samples=limit, seed=options.seed)
+            timing["extract_s"] += time.perf_counter() - start
+            fs.meta["num_classes"] = getattr(ds, "num_classes", None)
+            return fs
+
+        if cache is not None:
+            fs, hit = cache.get_or_compute(parts, compute)
+            timing["cached_sets"] += int(hit)
+        else:
+            fs = compute()
+        log(f"features {split} (draw {epoch}): {fs.num_samples} sequences x {fs.num_views} views")
+        sets[(split, epoch)] = fs
+        return fs
+
+    train0, val = features("train", 0), features("val", 0)
+    for name, fs in (("train", train0), ("val", val)):
+        if fs.num_views != options.max_views:
+            raise ValueError(f"dataset: {name} sequences have {fs.num_views} views (observed + target), expected {options.max_views}")
+    draws = max(1, options.redraw)
+
+    def train_data(fn: Callable[[FeatureSet], "tuple[torch.Tensor, torch.Tensor]"]):
+        if draws == 1:
+            return fn(train0)
+        return lambda epoch: fn(features("train", epoch % draws))
+
+    probe = options.probe
+    head_count = [0]
+
+    def new_head(in_dim: int, out_dim: int, hidden: tuple[int, ...] = ()) -> torch.nn.Module:
+        """A probe head with a seeded, order-determined initialization (results repeat run to run)."""
+        if options.mlp_width is not None:
+            hidden = tuple(options.mlp_width for _ in hidden)
+        head_count[0] += 1
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(probe.seed * 1000 + head_count[0])
+            return make_head(in_dim, out_dim, hidden)
+    results: dict[str, Any] = {
+        "protocol": protocol.name, "description": protocol.description, "dataset": protocol.dataset,
+        "model": {"name": model_name, "sha256": fingerprint, "train_seq_len": config.train_seq_len,
+                  "action_conditioned": config.action_conditioned, "config": config.to_dict()},
+        "num_train": train0.num_samples, "num_val": val.num_samples, "max_views": options.max_views,
+        "options": options.to_dict(),
+    }
+    start = time.perf_counter()
+    if protocol.classification:
+        num_classes = int(max(train0.meta.get("num_classes") or 0, int(train0["labels"].max()) + 1, int(val["labels"].max()) + 1))
+        results["num_classes"] = num_classes
+
+        def classify(key: str, index: int) -> float:
+            head = new_head(train0[key].shape[-1], num_classes)
+            head = train_probe(head, train_data(lambda fs: (fs[key][:, index], fs["labels"])), task="classification", settings=probe)
+            return top1_accuracy(val["labels"], predict(head, val[key][:, index]))
+
+        results["top1_z"] = classify("z", 0)
+        results["top1_zagg"] = {str(m): classify("z_agg", m - 1) for m in range(1, options.max_views + 1)}
+        log(f"top-1 z {results['top1_z']:.2f}; z_AGG by M_val {results['top1_zagg']}")
+
+    def regress(fn, hidden) -> "tuple[float, float]":
+        x_tr, y_tr = fn(train0)
+        head = train_probe(new_head(x_tr.shape[-1], y_tr.shape[-1], hidden), train_data(fn), task="regression", settings=probe)
+        x_va, y_va = fn(val)
+        out = predict(head, x_va)
+        return r2_score(y_va, out), r2_sie(y_va, out)
+
+    if protocol.relative:
+        results["r2"], results["r2_sie"] = {}, {}
+        for rp in protocol.relative:
+            def pair(fs, rp=rp):
+                if fs["actions"].shape[-1] < rp.stop:
+                    raise ValueError(f"actions: protocol {protocol.name!r} reads columns {rp.start}:{rp.stop} ({rp.name}), "
+                                     f"the dataset gives {fs['actions'].shape[-1]}")
+                return torch.cat([fs["z"][:, 0], fs["z"][:, 1]], dim=1), fs["actions"][:, 0, rp.start:rp.stop]
+            results["r2"][rp.name], results["r2_sie"][rp.name] = regress(pair, rp.hidden)
+        log(f"R² {results['r2']}")
+    if protocol.individual_rotation:
+        def absolute(fs):
+            return fs["z"][:, 0], canonical_quat(euler_xyz_to_quat(fs["latents"][:, 0, :3]))
+        r2, r2s = regress(absolute, options.individual_hidden)
+        results.setdefault("r2", {})["individual_rotation"] = r2
+        results.setdefault("r2_sie", {})["individual_rotation"] = r2s
+    if protocol.path_integration:
+        results["path_integration"], results["path_integration_sie"] = {}, {}
+        for cond, key in PATH_CONDITIONS.items():
+            if cond != "vision only" and not config.action_conditioned:
+                continue  # a model trained without actions cannot be given any
+            r2s: dict[str, float] = {}
+            sie: dict[str, float] = {}
+            for k in range(1, options.max_views):
+                def path(fs, k=k, key=key):
+                    return fs[key][:, k], cumulative_action(fs["actions"], k, protocol.quaternion_dims)
+                r2s[str(k)], sie[str(k)] = regress(path, options.path_hidden)
+            results["path_integration"][cond], results["path_integration_sie"][cond] = r2s, sie
+        log(f"path integration R² {results['path_integration']}")
+    timing["probe_s"] = time.perf_counter() - start
+    results["timing"] = timing
+    results["paper"] = _paper_numbers(model_name, protocol.dataset, config.train_seq_len)
+    results["notes"] = _NOTES
+    return results
+
+
+_NOTES = [
+    "R² is scikit-learn's (mean over output dimensions of per-dimension R²); r2_sie is SIE's variant (one scalar mean over all dimensions), not comparable with it.",
+    "Frozen backbone in eval mode (the official evaluation updated its BatchNorm statistics); the rotation regressor and every z_AGG classifier are trained (the official code left them untrained).",
+    "Path integration at M_val = k: z_AGG of views 0..k with the k actions between them, target = composed (quaternion, w >= 0) or summed action from view 0 to view k. 'vision only' zeroes the actions given to an action-conditioned model; 'action only' replaces every view by one constant (all-zero, i.e. mean-colour) image.",
+    "Top-1 on z uses the first view of each sequence; relative R² uses views 0 and 1 of each sequence.",
+]
+
+
+def _paper_numbers(model_name: Optional[str], dataset: str, train_seq_len: int) -> dict[str, Any]:
+    """Reported numbers from the registry card when the model is a registry name, else the built-in table."""
+    if model_name:
+        try:
+            from seqjepa.registry import get_pretrained_cfg  # written separately; optional here
+        except ImportError:
+            get_pretrained_cfg = None
+        if get_pretrained_cfg is not None:
+            try:
+                card = get_pretrained_cfg(model_name)
+            except Exception:  # an unknown name or a card without results falls back to the table
+                card = None
+            if isinstance(card, dict):
+                reported = card.get("paper_results") or card.get("reported")
+                if isinstance(reported, dict) and reported:
+                    return {"source": f"model card of {model_name!r}", **reported}
+    return paper_reference(dataset, train_seq_len)

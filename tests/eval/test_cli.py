@@ -1,0 +1,73 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from seqjepa import SeqJEPA
+from seqjepa.cli import main
+from seqjepa.finetune import load_finetuned
+from seqjepa.io import save_pretrained
+from tests.conftest import small_config
+
+
+def _model_dir(tmp_path, name, **changes):
+    torch.manual_seed(0)
+    return save_pretrained(SeqJEPA(small_config(**changes)).eval(), tmp_path / name)
+
+
+def _eval(model_dir, out, cache, protocol="3diebench-rot"):
+    return main(["eval", "--model", model_dir, "--protocol", protocol, "--out", str(out), "--dataset",
+                 "tests.eval.conftest:cli_factory", "--max-views", "3", "--epochs", "2", "--cache-dir", str(cache),
+                 "--device", "cpu"])
+
+
+def test_cli_eval_writes_reports_and_heatmap(tmp_path, capsys):
+    runs = []
+    for mtr in (1, 3):
+        out = tmp_path / f"run{mtr}"
+        assert _eval(_model_dir(tmp_path, f"m{mtr}", train_seq_len=mtr), out, tmp_path / "cache") == 0
+        report = json.loads((out / "report.json").read_text())
+        assert report["model"]["train_seq_len"] == mtr and set(report["top1_zagg"]) == {"1", "2", "3"}
+        md = (out / "report.md").read_text()
+        assert "| z_AGG | 2 |" in md and "paper" in md
+        assert (out / "top1_vs_mval.png").read_bytes()[:4] == b"\x89PNG"
+        runs.append(str(out / "report.json"))
+    assert main(["eval-report", "--runs", *runs, "--out", str(tmp_path / "heat")]) == 0
+    heat = json.loads((tmp_path / "heat" / "heatmap.json").read_text())
+    assert heat["train_seq_len"] == [1, 3] and len(heat["top1"]) == 3
+    assert (tmp_path / "heat" / "heatmap_top1.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_eval_path_integration_plot(tmp_path):
+    out = tmp_path / "pi"
+    assert _eval(_model_dir(tmp_path, "m"), out, tmp_path / "cache", "path-integration") == 0
+    assert (out / "r2_vs_mval.png").is_file()
+    assert "vision only" in json.loads((out / "report.json").read_text())["path_integration"]
+
+
+def test_cli_eval_bad_arguments(tmp_path, capsys):
+    assert main(["eval", "--protocol", "3diebench-rot", "--out", str(tmp_path), "--dataset", "nocolon"]) == 2
+    assert "MODULE:CALLABLE" in capsys.readouterr().err
+    assert main(["eval", "--protocol", "3diebench-rot", "--out", str(tmp_path)]) == 2
+    assert "--data-root" in capsys.readouterr().err
+
+
+def test_cli_finetune_image_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        for cls, colour in (("cats", 40), ("dogs", 200)):
+            d = tmp_path / "imgs" / split / cls
+            d.mkdir(parents=True)
+            for i in range(3):
+                arr = np.clip(colour + rng.normal(0, 10, (20, 20, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(arr).save(d / f"{i}.png")
+    out = tmp_path / "ft"
+    code = main(["finetune", "--model", _model_dir(tmp_path, "m"), "--data", str(tmp_path / "imgs"), "--out", str(out),
+                 "--epochs", "1", "--batch-size", "4", "--device", "cpu"])
+    assert code == 0
+    clf = load_finetuned(out)
+    assert clf.on == "equivariant" and clf.num_classes == 2
+    assert main(["finetune", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "imgs"), "--out", str(out),
+                 "--on", "invariant"]) == 2

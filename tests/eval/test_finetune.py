@@ -1,0 +1,103 @@
+import json
+
+import pytest
+import torch
+
+from seqjepa import SeqJEPA
+from seqjepa.errors import IntegrityError
+from seqjepa.finetune import Classifier, PoseRegressor, load_finetuned
+from tests.conftest import small_config
+
+
+@pytest.fixture
+def backbone():
+    torch.manual_seed(0)
+    return SeqJEPA(small_config())
+
+
+def _inputs():
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(3, 3, 3, 16, 16, generator=g), torch.randn(3, 2, 4, generator=g)
+
+
+@pytest.mark.parametrize("on", ["invariant", "equivariant", "both"])
+def test_classifier_round_trips_bit_exactly(backbone, on, tmp_path):
+    clf = Classifier(backbone, 5, on)
+    # one optimizer step so that the saved weights differ from any fresh initialization
+    views, acts = _inputs()
+    a = None if on == "equivariant" else acts
+    opt = torch.optim.AdamW(clf.param_groups(1e-3, 1e-2))
+    torch.nn.functional.cross_entropy(clf.train()(views, a), torch.tensor([0, 1, 2])).backward()
+    opt.step()
+    clf.eval()
+    clf.save_pretrained(tmp_path)
+    doc = json.loads((tmp_path / "config.json").read_text())
+    assert doc["finetune"]["kind"] == "classifier" and doc["finetune"]["on"] == on
+    loaded = load_finetuned(tmp_path)
+    assert isinstance(loaded, Classifier) and loaded.on == on
+    own = clf.state_dict()
+    theirs = loaded.state_dict()
+    assert set(theirs) == {k for k in own if not k.startswith("backbone.target_encoder.")}
+    assert all(torch.equal(theirs[k], own[k]) for k in theirs)
+    with torch.no_grad():
+        assert torch.equal(clf(views, a), loaded(views, a))
+
+
+def test_pose_regressor_round_trip_and_shapes(backbone, tmp_path):
+    reg = PoseRegressor(backbone, "relative")
+    assert reg(torch.randn(2, 2, 3, 16, 16)).shape == (2, 4)
+    with pytest.raises(ValueError, match="images"):
+        reg(torch.randn(2, 3, 16, 16))
+    reg.eval().save_pretrained(tmp_path)
+    loaded = PoseRegressor.from_pretrained(tmp_path)
+    x = torch.randn(2, 2, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(reg(x), loaded(x))
+    with pytest.raises(Exception, match="pose_regressor"):
+        Classifier.from_pretrained(tmp_path)
+    absolute = PoseRegressor(backbone, "absolute", hidden=(8,))
+    assert absolute(torch.randn(2, 3, 16, 16)).shape == (2, 4)
+
+
+def test_tampered_weights_are_refused(backbone, tmp_path):
+    Classifier(backbone, 3, "equivariant").save_pretrained(tmp_path)
+    data = bytearray((tmp_path / "model.safetensors").read_bytes())
+    data[-1] ^= 0xFF
+    (tmp_path / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(IntegrityError):
+        load_finetuned(tmp_path)
+
+
+def test_param_groups_and_freezing(backbone):
+    clf = Classifier(backbone, 4, "invariant", freeze_encoder=True)
+    groups = clf.param_groups(backbone_lr=1e-5, head_lr=1e-3, weight_decay=0.05)
+    head_ids = {id(p) for p in clf.head.parameters()}
+    enc_ids = {id(p) for p in backbone.encoder.parameters()}
+    for g in groups:
+        ids = {id(p) for p in g["params"]}
+        assert not ids & enc_ids
+        assert g["lr"] == (1e-3 if ids <= head_ids else 1e-5)
+        assert g["weight_decay"] == (0.05 if all(p.ndim > 1 for p in g["params"]) else 0.0)
+    assert sum(len(g["params"]) for g in groups) == sum(1 for n, p in clf.named_parameters()
+                                                       if p.requires_grad and "target_encoder" not in n)
+    clf.train()
+    assert not backbone.encoder.training and backbone.aggregator.training
+    stats = backbone.encoder.state_dict()
+    before = {k: v.clone() for k, v in stats.items()}
+    views, acts = _inputs()
+    clf(views, acts)
+    assert all(torch.equal(before[k], v) for k, v in backbone.encoder.state_dict().items())
+    both = Classifier(backbone, 4, "both", freeze_aggregator=True)
+    assert not any(p.requires_grad for p in backbone.aggregator.parameters())
+    assert both(views, acts).shape == (3, 4)
+
+
+def test_classifier_bad_arguments(backbone):
+    with pytest.raises(ValueError, match="on"):
+        Classifier(backbone, 3, "sideways")
+    with pytest.raises(ValueError, match="num_classes"):
+        Classifier(backbone, 1)
+    with pytest.raises(ValueError, match="actions"):
+        Classifier(backbone, 3, "invariant")(torch.randn(2, 3, 3, 16, 16))
+    with pytest.raises(ValueError, match="model"):
+        Classifier(torch.nn.Linear(2, 2), 3)

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+import torch
+from scipy.spatial.transform import Rotation
+from sklearn.metrics import r2_score as sk_r2
+
+from seqjepa.eval.probes import ProbeSettings, make_head, predict, r2_score, r2_sie, top1_accuracy, train_probe
+from seqjepa.eval.protocols import cumulative_action
+from seqjepa.eval.rotations import canonical_quat, compose_relative, euler_xyz_to_quat, quat_conj, quat_mul
+
+
+def test_r2_matches_sklearn_on_random_data():
+    rng = np.random.default_rng(0)
+    for shape in [(50, 1), (40, 4), (33, 9)]:
+        y, p = rng.normal(size=shape), rng.normal(size=shape) * 0.5
+        assert r2_score(y, p) == pytest.approx(sk_r2(y, p), abs=1e-12)
+        assert r2_score(torch.from_numpy(y), torch.from_numpy(y + 0.1 * p)) == pytest.approx(sk_r2(y, y + 0.1 * p), abs=1e-12)
+
+
+def test_r2_constant_output_follows_sklearn_convention():
+    rng = np.random.default_rng(1)
+    y = np.concatenate([rng.normal(size=(20, 2)), np.ones((20, 1))], axis=1)
+    p = y + rng.normal(size=y.shape) * 0.3
+    assert r2_score(y, p) == pytest.approx(sk_r2(y, p), abs=1e-12)
+    p[:, 2] = 1.0
+    assert r2_score(y, p) == pytest.approx(sk_r2(y, p), abs=1e-12)
+
+
+def test_r2_sie_hand_computed():
+    y = np.array([[1.0, 0.0], [3.0, 0.0]])
+    p = np.array([[1.0, 1.0], [2.0, 0.0]])
+    # scalar mean 1: SS_tot = 0 + 1 + 4 + 1 = 6; SS_res = 0 + 1 + 1 + 0 = 2
+    assert r2_sie(y, p) == pytest.approx(1 - 2 / 6)
+    assert r2_score(y, p) != pytest.approx(r2_sie(y, p))
+
+
+def test_r2_sie_scores_mean_predictor_above_zero_unlike_sklearn():
+    rng = np.random.default_rng(2)
+    q = Rotation.random(2000, random_state=3).as_quat()
+    q = q * np.sign(q[:, 3:])  # w >= 0 so the last column has a nonzero mean
+    pred = np.broadcast_to(q.mean(axis=0), q.shape)
+    assert r2_score(q, pred) == pytest.approx(0.0, abs=1e-9)
+    assert r2_sie(q, pred) > 0.05
+    del rng
+
+
+def test_metric_bad_input():
+    with pytest.raises(ValueError, match="y_pred"):
+        r2_score(np.zeros((4, 2)), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="logits"):
+        top1_accuracy(torch.zeros(3, dtype=torch.long), torch.zeros(4, 2))
+
+
+def test_train_probe_separates_linear_classes_and_regresses_linear_map():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 6, generator=g)
+    y = (x[:, 0] > 0).long() + 2 * (x[:, 1] > 0).long()
+    s = ProbeSettings(epochs=60, batch_size=50, lr=1e-2)
+    head = train_probe(make_head(6, 4), (x, y), task="classification", settings=s)
+    assert top1_accuracy(y, predict(head, x)) > 90
+    w = torch.randn(6, 3, generator=g)
+    reg = train_probe(make_head(6, 3, (16,)), (x, x @ w), task="regression", settings=s)
+    assert r2_score(x @ w, predict(reg, x)) > 0.9
+
+
+def test_train_probe_validates():
+    with pytest.raises(ValueError, match="targets"):
+        train_probe(make_head(3, 2), (torch.randn(5, 3), torch.randn(5)), task="classification")
+    with pytest.raises(ValueError, match="task"):
+        train_probe(make_head(3, 2), (torch.randn(5, 3), torch.zeros(5, dtype=torch.long)), task="ranking")
+    with pytest.raises(ValueError, match="epochs"):
+        ProbeSettings(epochs=0)
+    assert isinstance(make_head(4, 2, (8, 8)), torch.nn.Sequential)
+
+
+def test_quaternions_match_scipy():
+    rng = np.random.default_rng(4)
+    angles = (rng.random((64, 3)) - 0.5) * np.pi
+    ours = euler_xyz_to_quat(torch.from_numpy(angles)).numpy()
+    ref = Rotation.from_euler("xyz", angles).as_quat()
+    assert np.allclose(np.abs((ours * ref).sum(axis=1)), 1.0, atol=1e-9)  # equal up to sign
+    rel = quat_mul(quat_conj(torch.from_numpy(ours[:32])), torch.from_numpy(ours[32:])).numpy()
+    rel_ref = (Rotation.from_euler("xyz", angles[:32]).inv() * Rotation.from_euler("xyz", angles[32:])).as_quat()
+    assert np.allclose(np.abs((rel * rel_ref).sum(axis=1)), 1.0, atol=1e-9)
+
+
+def test_cumulative_action_composes_rotations_and_sums_the_rest():
+    rng = np.random.default_rng(5)
+    angles = torch.from_numpy((rng.random((10, 4, 3)) - 0.5) * np.pi)
+    q = euler_xyz_to_quat(angles)
+    steps = quat_mul(quat_conj(q[:, :-1]), q[:, 1:])
+    extra = torch.from_numpy(rng.random((10, 3, 2)))
+    actions = torch.cat([steps, extra], dim=2)
+    total = cumulative_action(actions, 3, (0, 4))
+    direct = canonical_quat(quat_mul(quat_conj(q[:, 0]), q[:, 3]))
+    assert torch.allclose(total[:, :4], direct, atol=1e-9)
+    assert (total[:, 3] >= 0).all()
+    assert torch.allclose(total[:, 4:], extra.sum(dim=1))
+    assert torch.allclose(compose_relative(steps[:, :1]), steps[:, 0])
+    with pytest.raises(ValueError, match="steps"):
+        cumulative_action(actions, 4, (0, 4))

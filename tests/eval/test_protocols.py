@@ -1,0 +1,115 @@
+import json
+import math
+
+import pytest
+import torch
+
+from seqjepa import SeqJEPA
+from seqjepa.eval import PROTOCOLS, EvalOptions, FeatureCache, ProbeSettings, extract_features, run_protocol, write_report
+from tests.conftest import small_config
+from tests.eval.conftest import ACTION_DIM, ContractToy3DIE, contract_factory
+
+FAST = EvalOptions(max_views=3, probe=ProbeSettings(epochs=2, batch_size=16), batch_size=8, mlp_width=32)
+
+
+def _model(protocol):
+    torch.manual_seed(0)
+    dim = 6 if protocol.action_space == "rotation_color" else ACTION_DIM[protocol.dataset]
+    return SeqJEPA(small_config(action_dim=dim, predictor_hidden=16)).eval()
+
+
+@pytest.mark.parametrize("name", sorted(PROTOCOLS))
+def test_every_protocol_runs_end_to_end(name, tmp_path):
+    protocol = PROTOCOLS[name]
+    results = run_protocol(_model(protocol), name, options=FAST, dataset_factory=contract_factory(16, 8))
+    if protocol.classification:
+        assert set(results["top1_zagg"]) == {"1", "2", "3"}
+        assert all(0 <= v <= 100 for v in results["top1_zagg"].values())
+    for rp in protocol.relative:
+        assert math.isfinite(results["r2"][rp.name]) and math.isfinite(results["r2_sie"][rp.name])
+    if protocol.individual_rotation:
+        assert math.isfinite(results["r2"]["individual_rotation"])
+    if protocol.path_integration:
+        assert set(results["path_integration"]) == {"vision+action", "vision only", "action only"}
+        assert set(results["path_integration"]["action only"]) == {"1", "2"}
+    paths = write_report(results, tmp_path)
+    assert json.loads(open(paths["json"]).read())["protocol"] == name
+    assert paths["plots"] and all(open(p, "rb").read(8) == b"\x89PNG\r\n\x1a\n" for p in paths["plots"])
+
+
+def test_prefix_zagg_equals_model_on_the_first_views(model):
+    ds = ContractToy3DIE(n=5, num_views=3, size=16)
+    fs = extract_features(model, ds, batch_size=2, precision="fp32", conditions=("noaction", "novision"))
+    item = [ds[i] for i in range(5)]
+    views = torch.stack([torch.cat([it["views"], it["target"][None]]) for it in item])
+    acts = torch.stack([it["actions"] for it in item])
+    with torch.no_grad():
+        for m in (1, 2, 4):
+            want = model.invariant_embedding(views[:, :m], acts[:, : m - 1])
+            assert torch.allclose(fs["z_agg"][:, m - 1], want, atol=1e-5)
+        assert torch.allclose(fs["z"], model.equivariant_embedding(views), atol=1e-5)
+        blank = model.invariant_embedding(torch.zeros_like(views[:, :3]), acts[:, :2])
+        assert torch.allclose(fs["z_agg_novision"][:, 2], blank, atol=1e-5)
+        noact = model.invariant_embedding(views[:, :3], torch.zeros_like(acts[:, :2]))
+        assert torch.allclose(fs["z_agg_noaction"][:, 2], noact, atol=1e-5)
+    assert fs["latents"].shape == (5, 4, 7) and fs["actions"].shape == (5, 3, 4)
+
+
+def test_extraction_leaves_batchnorm_statistics_alone(model):
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    extract_features(model, ContractToy3DIE(n=4, num_views=2), batch_size=4)
+    assert not model.training
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_cache_hit_gives_identical_results(model, tmp_path):
+    opts = EvalOptions(max_views=3, probe=ProbeSettings(epochs=2, batch_size=16), mlp_width=32)
+    first = run_protocol(model, "3diebench-rot", options=opts, dataset_factory=contract_factory(12, 6), cache_dir=tmp_path)
+    second = run_protocol(model, "3diebench-rot", options=opts, dataset_factory=contract_factory(12, 6), cache_dir=tmp_path)
+    assert first["timing"]["cached_sets"] == 0 and second["timing"]["cached_sets"] == 2
+    assert first["top1_zagg"] == second["top1_zagg"] and first["r2"] == second["r2"]
+    assert len(list(tmp_path.glob("features-*.safetensors"))) == 2
+    other = run_protocol(model, "3diebench-rot", options=EvalOptions(max_views=3, seed=1, probe=opts.probe, mlp_width=32),
+                         dataset_factory=contract_factory(12, 6), cache_dir=tmp_path)
+    assert other["timing"]["cached_sets"] == 0  # the seed is part of the key
+
+
+def test_cache_rejects_a_file_under_the_wrong_key(tmp_path, model):
+    cache = FeatureCache(tmp_path)
+    fs = extract_features(model, ContractToy3DIE(n=2, num_views=1), batch_size=2)
+    cache.save("a" * 32, fs)
+    cache.path("a" * 32).rename(cache.path("b" * 32))
+    with pytest.raises(ValueError, match="key"):
+        cache.load("b" * 32)
+
+
+def test_redraw_uses_several_training_draws(model, tmp_path):
+    opts = EvalOptions(max_views=2, redraw=2, probe=ProbeSettings(epochs=3, batch_size=16), mlp_width=32)
+    run_protocol(model, "3diebench-rot", options=opts, dataset_factory=contract_factory(8, 4), cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("features-*.safetensors"))) == 3  # train draws 0 and 1, val
+
+
+def test_bad_arguments(model):
+    with pytest.raises(ValueError, match="protocol"):
+        run_protocol(model, "imagenet-magic", dataset_factory=contract_factory())
+    with pytest.raises(ValueError, match="ood_root"):
+        run_protocol(model, "ood-rot", data_root="/nonexistent")
+    with pytest.raises(ValueError, match="max_views"):
+        EvalOptions(max_views=1)
+    with pytest.raises(ValueError, match="actions"):  # a 4-d model on 6-d rotation+colour sequences
+        run_protocol(model, "3diebench-rotcolor", options=FAST, dataset_factory=contract_factory(4, 4))
+
+
+def test_real_generator_and_loader(tmp_path):
+    synthetic = pytest.importorskip("seqjepa.data.synthetic")
+    from seqjepa.data import ThreeDIEBench  # noqa: F401  (the default factory reads it)
+
+    root = tmp_path / "toy3die"
+    synthetic.make_toy_3diebench(root, objects=12, views=6, classes=3, size=16, seed=0)
+    torch.manual_seed(0)
+    model = SeqJEPA(small_config()).eval()
+    results = run_protocol(model, "3diebench-rot", data_root=str(root), options=FAST)
+    assert set(results["top1_zagg"]) == {"1", "2", "3"} and math.isfinite(results["r2"]["rotation"])
+    path = run_protocol(model, "path-integration", data_root=str(root), options=FAST)
+    assert set(path["path_integration"]["vision+action"]) == {"1", "2"}
