@@ -340,8 +340,9 @@ def resolve_name(name: str) -> str:
             f"name: {name!r} is not a model name (letters, digits, '.', '-', '_'); for a file give a path, "
             f"for a Hub repo give '{HUB_PREFIX}org/repo'"
         )
-    close = difflib.get_close_matches(key, list(index), n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(repr(index[c]) for c in close)}?" if close else ""
+    close = difflib.get_close_matches(key, list(index), n=6, cutoff=0.5)
+    suggestions = list(dict.fromkeys(index[c] for c in close))[:3]
+    hint = f"; did you mean {', '.join(repr(s) for s in suggestions)}?" if suggestions else ""
     raise ValueError(f"name: unknown model {name!r}{hint} Known models: {', '.join(sorted(cards)) or '(none)'}")
 
 
