@@ -296,8 +296,12 @@ def _blob_sha256(path: Path) -> Optional[str]:
 
 
 # --------------------------------------------------------------------------- Hub access
-def _hub_files(ctx: _Ctx, filename_hint: str) -> tuple[str, dict[str, dict[str, Any]]]:
-    """Ask the Hub for a revision's commit and file metadata (one API call; one retry on 5xx/network)."""
+def _hub_files(ctx: _Ctx, filename_hint: str, revision: Optional[str] = None) -> tuple[str, dict[str, dict[str, Any]]]:
+    """Ask the Hub for a revision's commit and file metadata (one API call; one retry on 5xx/network).
+
+    ``revision`` defaults to the requested one; a recorded commit is passed to stay pinned.
+    """
+    revision = revision or ctx.revision
     from huggingface_hub import HfApi
     from huggingface_hub.errors import (
         HfHubHTTPError,
@@ -314,12 +318,12 @@ def _hub_files(ctx: _Ctx, filename_hint: str) -> tuple[str, dict[str, dict[str, 
             time.sleep(0.5)
         try:
             with _network(True):
-                info = api.model_info(ctx.repo, revision=ctx.revision, files_metadata=True, timeout=_timeout(), token=False)
+                info = api.model_info(ctx.repo, revision=revision, files_metadata=True, timeout=_timeout(), token=False)
             break
         except RepositoryNotFoundError as exc:
             raise ctx.not_available(filename_hint, f"the repository {ctx.repo} does not exist on {ctx.endpoint} (or is private)", exc) from exc
         except RevisionNotFoundError as exc:
-            raise ctx.not_available(filename_hint, f"revision {ctx.revision!r} does not exist in {ctx.repo}", exc) from exc
+            raise ctx.not_available(filename_hint, f"revision {revision!r} does not exist in {ctx.repo}", exc) from exc
         except HfHubHTTPError as exc:
             status = getattr(getattr(exc, "response", None), "status_code", None)
             if attempt or status is None or status < 500:  # only a 5xx is worth one more try
@@ -434,7 +438,9 @@ def _resolve_card(card, revision, cache_dir, local_files_only, *, refresh: bool)
     # 3. the network
     if ctx.offline:
         raise ctx.not_available(file_label, "it is not in the cache and offline mode forbids downloading")
-    commit, files = _hub_files(ctx, file_label)
+    # a recorded resolution whose files left the cache is fetched again at the recorded commit
+    pinned_commit = record["commit"] if record is not None and record.get("repo") == ctx.repo else None
+    commit, files = _hub_files(ctx, file_label, pinned_commit)
     if src["filename"]:
         filename = src["filename"]
         if filename not in files:
@@ -592,7 +598,8 @@ def _resolve_hub_repo(name, revision, cache_dir, local_files_only, *, refresh: b
 
     if ctx.offline:
         raise ctx.not_available(WEIGHTS_NAME, "it is not in the cache and offline mode forbids downloading")
-    commit, files = _hub_files(ctx, WEIGHTS_NAME)
+    pinned_commit = record["commit"] if record is not None and record.get("repo") == repo else None
+    commit, files = _hub_files(ctx, WEIGHTS_NAME, pinned_commit)
     missing = [f for f in wanted if f not in files]
     if missing:
         raise ctx.not_available(

@@ -150,3 +150,20 @@ def test_download_reports_what_it_resolved(zoo):
     assert res.commit == zoo.official_commit and OFFICIAL_FILE in res.files
     assert res.files[OFFICIAL_FILE]["sha256"] == __import__("hashlib").sha256(zoo.pth).hexdigest()
     json.dumps(res.to_dict())
+
+
+def test_a_recorded_resolution_stays_pinned_when_its_files_are_gone(zoo):
+    import shutil
+
+    seqjepa.load("toy-official")
+    old = zoo.official_commit
+    torch.manual_seed(9)
+    from .conftest import official_pth_bytes
+
+    zoo.hub.add_commit(OFFICIAL_REPO, {OFFICIAL_FILE: official_pth_bytes(seqjepa.SeqJEPA(zoo.config).eval())})
+    shutil.rmtree(zoo.cache / "seqjepa" / "converted")
+    shutil.rmtree(zoo.cache / ("models--" + OFFICIAL_REPO.replace("/", "--")))
+    assert same_weights(seqjepa.load("toy-official"), zoo.official_model)
+    assert read_record(zoo.cache, "toy-official", None)["commit"] == old
+    res = hub.download("toy-official", refresh=True)  # asking the Hub again moves to the new main
+    assert res.commit != old
