@@ -18,6 +18,7 @@ from .errors import (
 )
 from .factory import DEFAULT_MODEL, create_model, load
 from .model import SeqJEPA, SeqJEPAOutput, SeqJEPATrainOutput
+from .registry import get_pretrained_cfg, list_models, list_pretrained
 from .version import __version__
 
 __all__ = [
@@ -27,6 +28,9 @@ __all__ = [
     "SeqJEPAOutput",
     "SeqJEPATrainOutput",
     "load",
+    "list_models",
+    "list_pretrained",
+    "get_pretrained_cfg",
     "create_model",
     "convert_official",
     "load_official",
