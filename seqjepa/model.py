@@ -362,6 +362,12 @@ class SeqJEPA(nn.Module):
 
         return save_pretrained(self, save_directory, **kwargs)
 
+    def push_to_hub(self, repo_id: str, **kwargs: Any) -> Any:
+        """Upload this model (config.json + model.safetensors + README) to a Hub repo; see :func:`seqjepa.hub.push_to_hub`."""
+        from .hub import push_to_hub
+
+        return push_to_hub(self, repo_id, **kwargs)
+
     @classmethod
     def from_pretrained(cls, path_or_repo: str, **kwargs: Any) -> "SeqJEPA":
         """Load a model saved by :meth:`save_pretrained` (a directory, or anything :func:`seqjepa.load` takes)."""

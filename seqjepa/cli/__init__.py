@@ -8,7 +8,7 @@ import pkgutil
 import sys
 from typing import Optional, Sequence
 
-from ..errors import SeqJEPAError
+from ..errors import SeqJEPAError, WeightsNotAvailableError
 from ..version import __version__
 
 __all__ = ["main", "build_parser", "CommandLineError"]
@@ -47,7 +47,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (ValueError, FileNotFoundError, SeqJEPAError) as exc:
-        status = 2 if isinstance(exc, (ValueError, FileNotFoundError)) else 1
+        # bad arguments exit 2; weights that cannot be had (a runtime condition, not a typo) exit 1
+        bad_argument = isinstance(exc, (ValueError, FileNotFoundError)) and not isinstance(exc, WeightsNotAvailableError)
+        status = 2 if bad_argument else 1
         print(f"seqjepa: error: {_one_line(exc)}", file=sys.stderr)
         return status
     except KeyboardInterrupt:

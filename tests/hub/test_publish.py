@@ -70,6 +70,9 @@ def test_push_to_hub_uploads_the_exported_folder(zoo):
     assert same_weights(seqjepa.load(str(mirror)), zoo.ours_model)
     with pytest.raises(ValueError, match="repo_id"):
         hub.push_to_hub(zoo.ours_model, "../x", api=api)
+    again = FakeApi()
+    assert zoo.ours_model.push_to_hub("me/other", api=again) == "commit-info"  # the method on the model
+    assert again.calls[1][1]["repo_id"] == "me/other"
 
 
 def test_cli_download_prints_the_pin(zoo, capsys):
