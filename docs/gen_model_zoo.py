@@ -36,6 +36,9 @@ print(seqjepa.list_models())
 model = seqjepa.load("NAME")         # downloads once (pinned revision, sha256-checked), then cached
 ```
 
+From the command line: `seqjepa list`, `seqjepa info NAME` (the whole card) and
+`seqjepa download NAME` (fetch into the cache, e.g. before going offline).
+
 *Reported* numbers are the paper's, with the source named on the card; *measured* numbers were
 produced by this package's evaluation (`seqjepa eval`) and say how.
 """

@@ -82,10 +82,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--save", type=Path, help="save the fine-tuned classifier here (HF layout)")
     parser.add_argument("--json", type=Path, help="write the per-epoch metrics here")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--fast", action="store_true", help="2 classes, 24/12 samples, 4 epochs (for tests)")
+    parser.add_argument("--fast", action="store_true", help="2 classes, 16/8 samples, 3 epochs (for tests)")
     args = parser.parse_args(argv)
     if args.fast:
-        args.classes, args.train_size, args.test_size, args.epochs, args.batch_size = 2, 24, 12, 4, 8
+        args.classes, args.train_size, args.test_size, args.epochs, args.batch_size = 2, 16, 8, 3, 8
     return args
 
 
