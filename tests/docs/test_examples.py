@@ -1,0 +1,133 @@
+"""Each example runs end to end (``main(["--fast", ...])``) on a small model, and its pieces are right."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import seqjepa
+
+from .conftest import load_example
+
+
+def test_feature_extraction_procedural_views(small_model_dir, tmp_path, capsys):
+    ex = load_example("feature_extraction")
+    out = tmp_path / "feats.npz"
+    assert ex.main(["--fast", "--model", str(small_model_dir), "--out", str(out)]) == 0
+    feats = np.load(out)
+    model = seqjepa.load(small_model_dir)
+    assert feats["z"].shape == (3, model.config.encoder_dim)
+    assert feats["z_agg"].shape == (model.config.token_dim,)
+    assert "z_agg" in capsys.readouterr().out
+
+
+def test_feature_extraction_files_match_the_model(small_model_dir, tmp_path):
+    ex = load_example("feature_extraction")
+    paths, actions = ex.make_procedural_views(tmp_path, 3)
+    np.save(tmp_path / "actions.npy", actions)
+    out = tmp_path / "feats.npz"
+    argv = [*map(str, paths), "--actions", str(tmp_path / "actions.npy"), "--model", str(small_model_dir), "--out", str(out)]
+    assert ex.main(argv) == 0
+    feats = np.load(out)
+    model = seqjepa.load(small_model_dir)
+    views = torch.stack([model.transform(Image.open(p).convert("RGB")) for p in paths])
+    with torch.no_grad():
+        z = model.equivariant_embedding(views)
+        z_agg = model.invariant_embedding(views[None], torch.from_numpy(actions)[None])
+    np.testing.assert_allclose(feats["z"], z.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(feats["z_agg"], z_agg[0].numpy(), rtol=1e-5, atol=1e-6)
+    # 40 degrees between consecutive views: q = (0, 0, sin 20deg, cos 20deg)
+    np.testing.assert_allclose(actions[0], [0, 0, math.sin(math.radians(20)), math.cos(math.radians(20))], atol=1e-6)
+
+
+def test_feature_extraction_needs_actions_for_an_action_conditioned_model(small_model_dir, tmp_path):
+    ex = load_example("feature_extraction")
+    paths, _ = ex.make_procedural_views(tmp_path, 2)
+    with pytest.raises(SystemExit, match="--actions"):
+        ex.main([*map(str, paths), "--model", str(small_model_dir)])
+
+
+def test_finetune_classifier_trains_both_groups(small_model_dir, tmp_path):
+    pytest.importorskip("seqjepa.finetune", reason="seqjepa.finetune (eval branch) is not merged yet")
+    ex = load_example("finetune_classifier")
+    out = tmp_path / "metrics.json"
+    saved = tmp_path / "clf"
+    argv = ["--fast", "--model", str(small_model_dir), "--on", "invariant", "--json", str(out), "--save", str(saved)]
+    assert ex.main(argv) == 0
+    history = json.loads(out.read_text())["history"]
+    assert len(history) == 3
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert all(0.0 <= h["test_top1"] <= 100.0 for h in history)
+    assert (saved / "config.json").is_file() and (saved / "model.safetensors").is_file()
+
+
+def test_rotation_regression_runs_and_its_r2_is_sklearns(small_model_dir, tmp_path):
+    ex = load_example("rotation_regression")
+    out = tmp_path / "r2.json"
+    assert ex.main(["--fast", "--model", str(small_model_dir), "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["features"] == 2 * seqjepa.load(small_model_dir).config.encoder_dim
+    assert math.isfinite(result["r2_test"]) and 0.0 <= result["r2_train"] <= 1.0  # ridge in-sample R² >= 0
+
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 6))
+    y = np.stack([x @ rng.normal(size=6) + 3.0, np.cos(x[:, 0])], axis=1)
+    pred = ex.predict_ridge(ex.fit_ridge(x[:150], y[:150], 1e-3), x[150:])
+    assert ex.r2_score(y[150:], pred) == pytest.approx(sklearn_metrics.r2_score(y[150:], pred), abs=1e-12)
+    exact = ex.predict_ridge(ex.fit_ridge(x, y[:, :1], 0.0), x)
+    assert ex.r2_score(y[:, :1], exact) == pytest.approx(1.0, abs=1e-9)
+    with pytest.raises(ValueError, match="constant"):
+        ex.r2_score(np.ones((4, 1)), np.zeros((4, 1)))
+
+
+def test_rotation_targets_are_the_relative_angle(small_model_dir):
+    ex = load_example("rotation_regression")
+    model = seqjepa.load(small_model_dir)
+    x, y = ex.make_pairs(model, 5, classes=2, seed=3)
+    assert x.shape == (5, 2 * model.config.encoder_dim)
+    np.testing.assert_allclose(np.hypot(y[:, 0], y[:, 1]), 1.0, atol=1e-12)
+
+
+def test_retrieval_runs_and_neighbours_are_by_cosine(small_model_dir, tmp_path):
+    ex = load_example("retrieval")
+    out = tmp_path / "p.json"
+    assert ex.main(["--fast", "--model", str(small_model_dir), "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["k"] == 3 and 0.0 <= result["precision_at_k"] <= 1.0
+
+    gallery = torch.tensor([[1.0, 0.0], [0.0, 5.0], [-1.0, 0.1], [3.0, 3.1]])
+    queries = torch.tensor([[2.0, 0.1], [0.0, -1.0]])
+    idx, sims = ex.nearest_neighbours(queries, gallery, 2)
+    assert idx.tolist() == [[0, 3], [0, 2]]
+    np.testing.assert_allclose(sims[0, 0].item(), 2.0 / math.hypot(2.0, 0.1), rtol=1e-6)
+    assert ex.precision_at_k(idx, np.array([0, 1]), np.array([0, 1, 1, 0])) == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="k: expected"):
+        ex.nearest_neighbours(queries, gallery, 5)
+
+
+def test_load_official_checkpoint_round_trip(tmp_path):
+    ex = load_example("load_official_checkpoint")
+    out = tmp_path / "converted"
+    assert ex.main(["--fast", "--out", str(out)]) == 0
+    loaded = seqjepa.load(out)
+    original = ex.small_model()
+    views, actions = torch.randn(2, 3, 3, 16, 16), torch.randn(2, 2, 4)
+    with torch.no_grad():
+        assert torch.equal(loaded.invariant_embedding(views, actions), original.invariant_embedding(views, actions))
+
+
+def test_train_tiny_trains_exports_and_loads(tmp_path):
+    pytest.importorskip("seqjepa.data", reason="seqjepa.data (data branch) is not merged yet")
+    pytest.importorskip("seqjepa.train", reason="seqjepa.train (train branch) is not merged yet")
+    ex = load_example("train_tiny")
+    out = tmp_path / "model"
+    assert ex.main(["--fast", "--device", "cpu", "--out", str(out), "--run-dir", str(tmp_path / "run")]) == 0
+    model = seqjepa.load(out)
+    assert (tmp_path / "run" / "metrics.jsonl").is_file()
+    assert model.config.image_size == 32 and model.config.train_seq_len == 3
