@@ -46,8 +46,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except CommandLineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, FileNotFoundError, SeqJEPAError) as exc:
-        status = 2 if isinstance(exc, (ValueError, FileNotFoundError)) else 1
+    except (ValueError, OSError, SeqJEPAError) as exc:
+        # a path argument that is missing or of the wrong kind is a bad argument; other I/O errors are failures
+        bad_argument = (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError)
+        status = 2 if isinstance(exc, bad_argument) else 1
         print(f"seqjepa: error: {_one_line(exc)}", file=sys.stderr)
         return status
     except KeyboardInterrupt:
