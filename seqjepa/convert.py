@@ -280,8 +280,11 @@ def _safe_torch_load(path: PathLike) -> Any:
         ) from None
     except EOFError as exc:
         raise IntegrityError(f"{os.fspath(path)} ends early: the checkpoint is truncated") from exc
-    except RuntimeError as exc:
-        raise CheckpointMismatchError(f"{os.fspath(path)} is not a readable torch checkpoint: {exc}") from exc
+    except (RuntimeError, KeyError, IndexError, ValueError, TypeError, AttributeError, OverflowError, MemoryError) as exc:
+        # the weights-only unpickler runs no code, but corrupt bytes make it fail in many ways
+        raise CheckpointMismatchError(
+            f"{os.fspath(path)} is not a readable torch checkpoint: {type(exc).__name__}: {_last_line(exc)}"
+        ) from exc
 
 
 def _last_line(exc: BaseException) -> str:
