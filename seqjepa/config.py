@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -24,6 +25,14 @@ THREEDIEBENCH_STD = (0.1030, 0.0999, 0.0969)
 CONFIG_FORMAT_VERSION = 1
 
 _LAST_SLOT_MODES = ("next_action", "zeros")
+# A config.json may come from an untrusted repository: the backbone must be a plain timm registry
+# name (timm resolves "hf-hub:..." and "local-dir:..." names by downloading or reading files), and
+# backbone_kwargs must not carry timm's own loading arguments.
+_BACKBONE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+_FORBIDDEN_BACKBONE_KWARGS = (
+    "pretrained", "pretrained_cfg", "pretrained_cfg_overlay", "checkpoint_path", "cache_dir",
+    "num_classes", "in_chans",
+)
 _INTERPOLATIONS = ("bilinear", "bicubic", "nearest")
 
 
@@ -87,8 +96,8 @@ class SeqJEPAConfig:
     train_seq_len: int = 3
 
     def __post_init__(self) -> None:
-        self.mean = tuple(float(v) for v in self.mean) if _is_sequence(self.mean) else self.mean
-        self.std = tuple(float(v) for v in self.std) if _is_sequence(self.std) else self.std
+        self.mean = _float_tuple(self.mean)
+        self.std = _float_tuple(self.std)
         self.backbone_kwargs = dict(self.backbone_kwargs) if isinstance(self.backbone_kwargs, Mapping) else self.backbone_kwargs
         self.validate()
 
@@ -129,6 +138,17 @@ class SeqJEPAConfig:
         """Raise :class:`~seqjepa.errors.ConfigError` naming the fields that are wrong or clash."""
         _expect_type("backbone", self.backbone, str)
         _expect_type("backbone_kwargs", self.backbone_kwargs, dict)
+        if not _BACKBONE_NAME.fullmatch(self.backbone):
+            raise ConfigError(
+                f"config field 'backbone': expected a timm model name (letters, digits, '_', '.', '-'), got "
+                f"{self.backbone!r}; hub or local-directory backbones are not accepted"
+            )
+        forbidden = sorted(str(k) for k in self.backbone_kwargs if not isinstance(k, str) or k in _FORBIDDEN_BACKBONE_KWARGS)
+        if forbidden:
+            raise ConfigError(
+                f"config field 'backbone_kwargs': {forbidden} may not be set (seqjepa builds the encoder itself "
+                "and loads its weights only from model.safetensors)"
+            )
         _expect_type("interpolation", self.interpolation, str)
         _expect_type("action_space", self.action_space, str)
         _expect_type("last_slot_in_batchnorm", self.last_slot_in_batchnorm, str)
@@ -265,6 +285,13 @@ class SeqJEPAConfig:
 
 def _is_sequence(value: Any) -> bool:
     return isinstance(value, (list, tuple))
+
+
+def _float_tuple(value: Any) -> Any:
+    """Lists/tuples of real numbers become float tuples; anything else is left for validate() to name."""
+    if _is_sequence(value) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return tuple(float(v) for v in value)
+    return value
 
 
 def _expect_type(name: str, value: Any, types: type | tuple[type, ...]) -> None:

@@ -18,8 +18,8 @@ from typing import Any, Mapping, Optional, Union
 import torch
 
 from .config import SeqJEPAConfig
-from .errors import CheckpointMismatchError, ConfigError, UnsafeCheckpointError
-from .fileio import sha256_file
+from .errors import CheckpointMismatchError, ConfigError, IntegrityError, UnsafeCheckpointError
+from .fileio import LFS_POINTER_PREFIX, sha256_file
 
 __all__ = [
     "ConversionReport",
@@ -146,6 +146,11 @@ def convert_official_state_dict(
     a = _args_dict(args)
     renamed: dict[str, torch.Tensor] = {}
     unknown = []
+    bad = [repr(k) for k, v in state_dict.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if bad:
+        raise CheckpointMismatchError(
+            f"a state dict maps string keys to tensors; {len(bad)} entr(ies) do not: {bad[:5]} (is this a seq-JEPA checkpoint?)"
+        )
     for raw_key, value in state_dict.items():
         key = raw_key
         for prefix in _WRAPPER_PREFIXES:
@@ -265,13 +270,40 @@ def _safe_torch_load(path: PathLike) -> Any:
             return torch.load(os.fspath(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         match = re.search(r"GLOBAL ([\w.]+)", str(exc)) or re.search(r"global ([\w.]+)", str(exc))
-        name = match.group(1) if match else "an unknown global"
+        if match is None:  # not a refused global: an opcode the safe unpickler does not take, or garbage
+            raise CheckpointMismatchError(
+                f"{os.fspath(path)} is not a torch checkpoint the safe unpickler can read "
+                f"(weights_only=True refused it: {_last_line(exc)}). Nothing of it was run."
+            ) from None
         raise UnsafeCheckpointError(
-            f"{os.fspath(path)} references {name}, which is outside the allow-list. It was not loaded and "
+            f"{os.fspath(path)} references {match.group(1)}, which is outside the allow-list. It was not loaded and "
             "none of its code ran."
         ) from None
-    except RuntimeError as exc:
-        raise CheckpointMismatchError(f"{os.fspath(path)} is not a readable torch checkpoint: {exc}") from exc
+    except EOFError as exc:
+        raise IntegrityError(f"{os.fspath(path)} ends early: the checkpoint is truncated") from exc
+    except (RuntimeError, KeyError, IndexError, ValueError, TypeError, AttributeError, OverflowError, MemoryError) as exc:
+        # the weights-only unpickler runs no code, but corrupt bytes make it fail in many ways
+        raise CheckpointMismatchError(
+            f"{os.fspath(path)} is not a readable torch checkpoint: {type(exc).__name__}: {_last_line(exc)}"
+        ) from exc
+
+
+def _last_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip() and "documentation" not in line]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def _check_checkpoint_file(p: Path) -> None:
+    """Name an empty file or a Git LFS pointer before the unpickler sees it."""
+    size = p.stat().st_size
+    with open(p, "rb") as fh:
+        head = fh.read(len(LFS_POINTER_PREFIX))
+    if head.startswith(LFS_POINTER_PREFIX):
+        raise IntegrityError(
+            f"{p} is a Git LFS pointer, not the checkpoint: fetch the real file (git lfs pull, or download it)"
+        )
+    if size == 0:
+        raise IntegrityError(f"{p} is empty: not a checkpoint (an interrupted download?)")
 
 
 def read_official_checkpoint(
@@ -280,7 +312,9 @@ def read_official_checkpoint(
     """Safely read an official ``.pth`` and convert it in memory (nothing is written)."""
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"checkpoint: {p} does not exist")
+        what = "is a directory, not a .pth file" if p.is_dir() else "does not exist"
+        raise FileNotFoundError(f"checkpoint: {p} {what}")
+    _check_checkpoint_file(p)
     digest = sha256_file(p)
     payload = _safe_torch_load(p)
     if isinstance(payload, Mapping) and "model" in payload:

@@ -66,6 +66,7 @@ def load(
     """
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise ValueError(f"name_or_path: expected a model name or a path, got {type(name_or_path).__name__}")
+    _check_name_text(os.fspath(name_or_path))
     if is_local_path(name_or_path):
         return _load_local(Path(os.path.expanduser(os.fspath(name_or_path))), device=device, dtype=dtype)
     from .hub import load_named
@@ -78,6 +79,19 @@ def load(
         device=device,
         dtype=dtype,
     )
+
+
+def _check_name_text(text: str) -> None:
+    """Refuse what is neither a name nor a path before anything resolves it: empty, NUL, URLs."""
+    if not text.strip():
+        raise ValueError("name_or_path: expected a model name or a path, got an empty string")
+    if "\x00" in text or any(ord(c) < 32 for c in text):
+        raise ValueError(f"name_or_path: control characters (NUL, newline...) are not allowed, got {text!r}")
+    if "://" in text:
+        raise ValueError(
+            f"name_or_path: URLs are not loaded, got {text!r}; use a registry name, 'hf-hub:org/repo[@revision]' "
+            "or a local path"
+        )
 
 
 def _load_local(path: Path, *, device, dtype):

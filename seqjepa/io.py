@@ -6,6 +6,7 @@ deserializing, so a bit flip or a truncated copy is caught, never half-loaded.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -105,10 +106,15 @@ def read_config_file(path: PathLike) -> tuple[SeqJEPAConfig, dict[str, Any]]:
     try:
         with open(path, encoding="utf-8") as fh:
             document = json.load(fh)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{os.fspath(path)} is not valid JSON: {exc}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("model"), dict):
         raise ConfigError(f"{os.fspath(path)}: expected a JSON object with a 'model' section (a seqjepa config.json)")
+    # save_pretrained writes every field: a missing one would silently take a default (e.g. another
+    # normalization or image size) and give wrong features from the right weights
+    missing = sorted(f.name for f in dataclasses.fields(SeqJEPAConfig) if f.name not in document["model"])
+    if missing:
+        raise ConfigError(f"{os.fspath(path)}: the 'model' section lacks field(s) {missing}")
     try:
         config = SeqJEPAConfig.from_dict(document["model"])
     except ConfigError as exc:
@@ -135,9 +141,18 @@ def load_directory(
             raise WeightsNotAvailableError(f"{p} not found: a seqjepa model directory holds {CONFIG_NAME} and {WEIGHTS_NAME}")
     config, document = read_config_file(config_path)
     check_safetensors_file(weights_path)
-    recorded = document.get("weights", {}).get(WEIGHTS_NAME, {})
-    if not isinstance(recorded, dict):
-        raise ConfigError(f"{config_path}: field 'weights.{WEIGHTS_NAME}' must be an object with sha256 and size")
+    weights_section = document.get("weights", {})
+    recorded = weights_section.get(WEIGHTS_NAME, {}) if isinstance(weights_section, dict) else None
+    if (
+        not isinstance(recorded, dict)
+        or not isinstance(recorded.get("sha256", ""), str)
+        or not isinstance(recorded.get("size", 0), int)
+        or isinstance(recorded.get("size"), bool)
+    ):
+        raise ConfigError(
+            f"{config_path}: field 'weights.{WEIGHTS_NAME}' must be an object with sha256 (hex string) and size "
+            f"(integer), got {weights_section!r:.200}"
+        )
     want = expected_sha256 or recorded.get("sha256")
     if "size" in recorded and weights_path.stat().st_size != recorded["size"]:
         raise IntegrityError(

@@ -19,7 +19,7 @@ from torch import nn
 
 from .backbones import create_encoder
 from .config import SeqJEPAConfig
-from .validation import check_actions, check_images, check_same_device
+from .validation import check_actions, check_finite, check_images, check_same_device
 
 __all__ = ["SeqJEPA", "SeqJEPAOutput", "SeqJEPATrainOutput", "ActionEmbedding", "Aggregator", "Predictor"]
 
@@ -180,9 +180,10 @@ class SeqJEPA(nn.Module):
             )
 
     def _check_views(self, name: str, views: object, ndims: tuple[int, ...]) -> torch.Tensor:
-        t = check_images(name, views, ndims=ndims, channels=self.config.in_channels)
+        t = check_images(name, views, ndims=ndims, channels=self.config.in_channels, check_finite=False)
         check_same_device(self, **{name: t})
         self._check_dtype(name, t)
+        check_finite(name, t)
         return t
 
     def _check_actions(self, name: str, actions: object, batch: int, steps: int) -> Optional[torch.Tensor]:
@@ -198,9 +199,12 @@ class SeqJEPA(nn.Module):
                 f"{name}: expected relative actions of shape (B, {steps}, {self.config.action_dim}) "
                 f"({self.config.action_space!r} action space), got None"
             )
-        t = check_actions(name, actions, batch=batch, steps=steps, action_dim=self.config.action_dim)
+        t = check_actions(
+            name, actions, batch=batch, steps=steps, action_dim=self.config.action_dim, check_finite=False
+        )
         check_same_device(self, **{name: t})
         self._check_dtype(name, t)
+        check_finite(name, t)
         return t
 
     # ------------------------------------------------------------------ building blocks
@@ -243,6 +247,11 @@ class SeqJEPA(nn.Module):
             raise ValueError(f"z: expected shape (B, M, {self.config.encoder_dim}), got {got}")
         if z.shape[0] == 0 or z.shape[1] == 0:
             raise ValueError(f"z: expected a non-empty batch and at least one view, got {tuple(z.shape)}")
+        if not z.is_floating_point():
+            raise ValueError(f"z: expected a floating-point tensor (encoder outputs), got {z.dtype}")
+        check_same_device(self, z=z)
+        self._check_dtype("z", z)
+        check_finite("z", z)
         b, m = z.shape[:2]
         acts = self._check_actions("actions", actions, b, m - 1)
         return self._aggregate(z, acts)
@@ -255,6 +264,21 @@ class SeqJEPA(nn.Module):
 
     def predict(self, z_agg: torch.Tensor, next_action: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Predictor forward: z_AGG (B, E) and the action to the unseen view (B, A) -> (B, D)."""
+        e = self.config.token_dim
+        if not isinstance(z_agg, torch.Tensor) or z_agg.dim() != 2 or z_agg.shape[-1] != e or z_agg.shape[0] == 0:
+            got = f"{tuple(z_agg.shape)}" if isinstance(z_agg, torch.Tensor) else type(z_agg).__name__
+            raise ValueError(f"z_agg: expected shape (B, {e}) with B >= 1, got {got}")
+        if next_action is not None:
+            if not self.config.action_conditioned:
+                raise ValueError(
+                    "next_action: this model was trained without action conditioning and takes next_action=None, "
+                    f"got a {type(next_action).__name__}"
+                )
+            want = (z_agg.shape[0], self.config.action_dim)
+            if not isinstance(next_action, torch.Tensor) or tuple(next_action.shape) != want:
+                got = f"{tuple(next_action.shape)}" if isinstance(next_action, torch.Tensor) else type(next_action).__name__
+                raise ValueError(f"next_action: expected shape (B, A) = {want} (one action per row of z_agg), got {got}")
+            next_action = self._check_actions("next_action", next_action.unsqueeze(1), z_agg.shape[0], 1)[:, 0]
         if next_action is None:
             if self.config.action_conditioned:
                 raise ValueError(

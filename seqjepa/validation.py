@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["check_images", "check_actions", "check_same_device"]
+__all__ = ["check_images", "check_actions", "check_same_device", "check_finite"]
 
 
 def _describe(t: torch.Tensor) -> str:
@@ -17,8 +17,9 @@ def _check_tensor(name: str, value: object) -> torch.Tensor:
     return value
 
 
-def _check_finite(name: str, t: torch.Tensor) -> None:
-    if t.numel() and not bool(torch.isfinite(t).all()):
+def check_finite(name: str, t: torch.Tensor) -> None:
+    """Raise a ValueError naming ``name`` if ``t`` holds NaN or Inf (meta tensors hold no values)."""
+    if t.numel() and t.device.type != "meta" and not bool(torch.isfinite(t).all()):
         raise ValueError(f"{name}: expected finite values, got NaN or Inf in a tensor of shape {tuple(t.shape)}")
 
 
@@ -54,7 +55,7 @@ def check_images(
     if any(s == 0 for s in t.shape):
         raise ValueError(f"{name}: expected a non-empty batch, got {_describe(t)}")
     if check_finite:
-        _check_finite(name, t)
+        check_finite(name, t)
     return t
 
 
@@ -75,7 +76,7 @@ def check_actions(
     if not t.is_floating_point():
         raise ValueError(f"{name}: expected a floating-point tensor, got {_describe(t)}")
     if check_finite:
-        _check_finite(name, t)
+        check_finite(name, t)
     return t
 
 

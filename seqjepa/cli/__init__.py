@@ -44,12 +44,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
     except CommandLineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"seqjepa: error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, FileNotFoundError, SeqJEPAError) as exc:
-        # bad arguments exit 2; weights that cannot be had (a runtime condition, not a typo) exit 1
-        bad_argument = isinstance(exc, (ValueError, FileNotFoundError)) and not isinstance(exc, WeightsNotAvailableError)
-        status = 2 if bad_argument else 1
+    except (ValueError, OSError, SeqJEPAError) as exc:
+        # a path argument that is missing or of the wrong kind is a bad argument (2); weights that
+        # cannot be had, integrity failures and other I/O errors are runtime failures (1)
+        bad_argument = (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError)
+        status = 2 if isinstance(exc, bad_argument) and not isinstance(exc, WeightsNotAvailableError) else 1
         print(f"seqjepa: error: {_one_line(exc)}", file=sys.stderr)
         return status
     except KeyboardInterrupt:
