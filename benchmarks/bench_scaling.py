@@ -3,8 +3,9 @@
 Time: every grid point is timed in this process, repeats interleaved across points, and each
 point is reported as a ratio against the smallest point (B=1... see table) and as time per image.
 Peak memory: each point runs once more in a fresh subprocess (a clean allocator), which resets
-the kernel's resident-set high-water mark after building the model and inputs and one warm-up
-forward
+the kernel's resident-set high-water mark after building the model and inputs (no warm-up
+forward: its freed blocks would stay resident and hide the growth; so the figure includes a
+constant one-time kernel set-up, visible at the smallest point)
 (``echo 5 > /proc/self/clear_refs``) and reports ``VmHWM - VmRSS`` around one forward: the extra
 resident memory the forward needs. Where clear_refs is unavailable it falls back to the
 ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` delta (an underestimate when setup peaked
@@ -70,8 +71,9 @@ def measure_point_memory(quick: bool, size: int, batch: int, views: int, threads
     model = SeqJEPA(config, with_target_encoder=False).eval()
     x = torch.randn(batch, views, config.in_channels, size, size)
     a = torch.randn(batch, views - 1, config.action_dim)
-    with torch.inference_mode():  # warm-up: lazily loaded kernels and oneDNN caches are not the forward's memory
-        model.encode_views(x, a)
+    # No warm-up forward: its freed blocks would stay resident in the heap and hide the next
+    # forward's growth. The first forward's figure thus includes one-time kernel/oneDNN set-up,
+    # a constant offset visible at the smallest point.
     gc.collect()
     try:
         with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
