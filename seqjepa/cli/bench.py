@@ -1,0 +1,95 @@
+"""``seqjepa bench [NAME...] [--quick]``: run the benchmark scripts and collect their SUMMARY lines.
+
+Every ``benchmarks/bench_<name>.py`` is discovered and run in its own interpreter (so thread
+settings, imports and memory of one benchmark cannot leak into the next); its output streams
+through, and a table of the SUMMARY lines closes the run. The benchmarks live in the source
+tree (not in the wheel): ``--dir`` points at them when running from elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+_SUMMARY = re.compile(r"^SUMMARY (?P<name>\S+): (?P<text>.*)$")
+
+
+def default_directory() -> Path:
+    """``benchmarks/`` beside the ``seqjepa`` package (a source checkout)."""
+    return Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def discover(directory: Path) -> dict[str, Path]:
+    """name -> script for every ``bench_<name>.py`` in ``directory``."""
+    if not directory.is_dir():
+        raise FileNotFoundError(
+            f"--dir: benchmark directory {directory} not found (the benchmarks ship with the source tree, not the wheel)"
+        )
+    return {p.stem[len("bench_"):]: p for p in sorted(directory.glob("bench_*.py"))}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="run the benchmarks (ratios against baselines measured in the same run)")
+    p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all); e.g. extract load")
+    p.add_argument("--quick", action="store_true", help="tiny models and few repeats: a smoke run, not a measurement")
+    p.add_argument("--threads", type=int, default=None, help="torch threads inside each benchmark (default: theirs, 1)")
+    p.add_argument("--dir", type=Path, default=None, help="directory holding bench_*.py (default: the source tree's)")
+    p.add_argument("--list", action="store_true", help="list the benchmarks found and exit")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed (default: only on a crash)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    scripts = discover(args.dir or default_directory())
+    if args.list:
+        for name, path in scripts.items():
+            print(f"{name}\t{path}")
+        return 0
+    unknown = [n for n in args.names if n not in scripts]
+    if unknown:
+        raise ValueError(f"NAME: unknown benchmark(s) {', '.join(unknown)}; found: {', '.join(scripts) or 'none'}")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads: expected a positive integer, got {args.threads}")
+    chosen = args.names or list(scripts)
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    results: list[tuple[str, str, float]] = []
+    crashed = missed = 0
+    for name in chosen:
+        cmd = [sys.executable, str(scripts[name])]
+        if args.quick:
+            cmd.append("--quick")
+        if args.threads is not None:
+            cmd += ["--threads", str(args.threads)]
+        print(f"=== {name}: {' '.join(cmd)}", flush=True)
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        summary = None
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            match = _SUMMARY.match(line.strip())
+            if match:
+                summary = match.group("text")
+        status = proc.wait()
+        elapsed = time.perf_counter() - start
+        if status != 0 or summary is None:
+            crashed += 1
+            summary = f"CRASHED (exit status {status})" if status != 0 else "NO SUMMARY LINE"
+        elif " FAIL" in summary:
+            missed += 1
+        results.append((name, summary, elapsed))
+    print("\n=== summary" + (" (--quick: smoke run, ratios mean nothing)" if args.quick else ""))
+    width = max(len(n) for n, _, _ in results)
+    for name, summary, elapsed in results:
+        print(f"{name.ljust(width)}  {summary}  ({elapsed:.0f} s)")
+    if crashed:
+        return 1
+    return 1 if (args.strict and missed) else 0
