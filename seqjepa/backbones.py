@@ -7,7 +7,6 @@ residual block as the official ``torchvision.models.resnet18(zero_init_residual=
 
 from __future__ import annotations
 
-import timm
 from torch import nn
 
 from .config import SeqJEPAConfig
@@ -23,6 +22,8 @@ def create_encoder(config: SeqJEPAConfig) -> nn.Module:
         ConfigError: the timm model is unknown, cannot take the CIFAR stem, or its feature size
             differs from ``config.encoder_dim``.
     """
+    import timm  # imported here: it pulls in torchvision and torch._dynamo, half of seqjepa's import time
+
     kwargs = dict(config.backbone_kwargs)
     try:
         encoder = timm.create_model(
