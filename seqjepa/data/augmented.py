@@ -121,7 +121,7 @@ class ParametricAugment:
             raise ValueError(f"image: expected a uint8 (H, W, 3) array, got {image.dtype} {image.shape}")
         h0, w0 = image.shape[:2]
         i, j, h, w = self.crop_params(h0, w0, rng)
-        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+        x = torch.from_numpy(np.array(image, copy=True)).permute(2, 0, 1)
         x = TF.resized_crop(x, i, j, h, w, [self.size, self.size], InterpolationMode.BICUBIC, antialias=True)
         x = x.to(torch.float32).div_(255.0)
         if rng.uniform() < self.flip_p:
@@ -152,7 +152,7 @@ class ParametricAugment:
         if rng.uniform() < self.solarize_p:
             x = TF.solarize(x, 128.0 / 255.0)
         params = np.array([i, j, h, w, *jitter, sigma], dtype=np.float64)
-        return x.clamp_(0.0, 1.0), params
+        return x.clamp(0.0, 1.0).contiguous(), params
 
 
 class AugmentedSequences(Dataset):
@@ -242,7 +242,7 @@ class AugmentedSequences(Dataset):
     def original(self, index: int) -> torch.Tensor:
         """Un-augmented image ``index``: resized (bilinear) to ``image_size`` and normalized, (3, S, S)."""
         index = check_index(index, len(self.source))
-        x = torch.from_numpy(np.ascontiguousarray(self.source.image(index))).permute(2, 0, 1)
+        x = torch.from_numpy(np.array(self.source.image(index), copy=True)).permute(2, 0, 1)
         if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
             x = TF.resize(x, [self.image_size, self.image_size], antialias=True)
         return to_normalized_tensor([x.permute(1, 2, 0).numpy()], self.mean, self.std)[0]
