@@ -21,10 +21,13 @@ Conventions follow the official seq-JEPA / SIE code (paper-notes §2.3, §3.3):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+
+Array = Union[torch.Tensor, np.ndarray]
 
 __all__ = [
     "ActionSpace",
@@ -43,7 +46,12 @@ AUGMENTATION_PARAM_NAMES = (
 )
 
 
-def _as_float_tensor(name: str, value: object) -> torch.Tensor:
+def _as_float_array(name: str, value: object):
+    """A floating torch tensor or numpy array (kept as given); lists become tensors."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind != "f":
+            raise ValueError(f"{name}: expected floating-point values, got dtype {value.dtype}")
+        return value
     if isinstance(value, torch.Tensor):
         t = value
     else:
@@ -56,45 +64,64 @@ def _as_float_tensor(name: str, value: object) -> torch.Tensor:
     return t
 
 
-def euler_xyz_to_quaternion(angles: torch.Tensor) -> torch.Tensor:
+# The functions below take torch tensors or numpy arrays alike (a dataset computes the actions of one
+# item in numpy: a few dozen torch ops on 4-element tensors cost more than decoding the images).
+def _xp(x):
+    return np if isinstance(x, np.ndarray) else torch
+
+
+def _stack(items, x):
+    return np.stack(items, axis=-1) if isinstance(x, np.ndarray) else torch.stack(items, dim=-1)
+
+
+def euler_xyz_to_quaternion(angles: Array) -> Array:
     """Extrinsic ``"xyz"`` Euler angles ``(..., 3)`` in radians -> unit quaternions ``(..., 4)`` as (x, y, z, w).
 
     Extrinsic xyz means: rotate about the fixed x axis, then the fixed y axis, then the fixed z
-    axis, so ``q = q_z * q_y * q_x`` (scipy's ``Rotation.from_euler("xyz", angles)``).
+    axis, so ``q = q_z * q_y * q_x`` (scipy's ``Rotation.from_euler("xyz", angles)``). Accepts a
+    torch tensor or a numpy array and returns the same kind.
     """
-    angles = _as_float_tensor("angles", angles)
-    if angles.shape[-1:] != (3,):
+    angles = _as_float_array("angles", angles)
+    if tuple(angles.shape[-1:]) != (3,):
         raise ValueError(f"angles: expected shape (..., 3) Euler angles, got {tuple(angles.shape)}")
+    xp = _xp(angles)
     half = angles * 0.5
-    c, s = torch.cos(half), torch.sin(half)
-    zeros = torch.zeros_like(c[..., 0])
-    qx = torch.stack([s[..., 0], zeros, zeros, c[..., 0]], dim=-1)
-    qy = torch.stack([zeros, s[..., 1], zeros, c[..., 1]], dim=-1)
-    qz = torch.stack([zeros, zeros, s[..., 2], c[..., 2]], dim=-1)
-    return quaternion_multiply(qz, quaternion_multiply(qy, qx))
+    c, s = xp.cos(half), xp.sin(half)
+    cx, cy, cz = c[..., 0], c[..., 1], c[..., 2]
+    sx, sy, sz = s[..., 0], s[..., 1], s[..., 2]
+    # q_z * (q_y * q_x) expanded
+    return _stack(
+        [
+            cz * cy * sx - sz * sy * cx,
+            cz * sy * cx + sz * cy * sx,
+            sz * cy * cx - cz * sy * sx,
+            cz * cy * cx + sz * sy * sx,
+        ],
+        angles,
+    )
 
 
-def quaternion_multiply(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+def quaternion_multiply(p: Array, q: Array) -> Array:
     """Hamilton product ``p * q`` of scalar-last quaternions ``(..., 4)`` (rotation ``q`` first, then ``p``)."""
-    px, py, pz, pw = p.unbind(-1)
-    qx, qy, qz, qw = q.unbind(-1)
-    return torch.stack(
+    px, py, pz, pw = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
+    qx, qy, qz, qw = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    return _stack(
         [
             pw * qx + px * qw + py * qz - pz * qy,
             pw * qy - px * qz + py * qw + pz * qx,
             pw * qz + px * qy - py * qx + pz * qw,
             pw * qw - px * qx - py * qy - pz * qz,
         ],
-        dim=-1,
+        p,
     )
 
 
-def quaternion_conjugate(q: torch.Tensor) -> torch.Tensor:
+def quaternion_conjugate(q: Array) -> Array:
     """Inverse of a unit quaternion (x, y, z, w): ``(-x, -y, -z, w)``."""
-    return torch.cat([-q[..., :3], q[..., 3:]], dim=-1)
+    return _stack([-q[..., 0], -q[..., 1], -q[..., 2], q[..., 3]], q)
 
 
-def relative_rotation(angles: torch.Tensor) -> torch.Tensor:
+def relative_rotation(angles: Array) -> Array:
     """Per-view Euler angles ``(..., V, 3)`` -> relative quaternions ``(..., V - 1, 4)``.
 
     Row ``j`` is ``R(a_j)^-1 R(a_{j+1})`` in (x, y, z, w) order, not sign-canonicalized.
@@ -103,16 +130,18 @@ def relative_rotation(angles: torch.Tensor) -> torch.Tensor:
     return quaternion_multiply(quaternion_conjugate(q[..., :-1, :]), q[..., 1:, :])
 
 
-def normalize_across_views(params: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+def normalize_across_views(params: Array, eps: float = 1e-12) -> Array:
     """L2-normalize each parameter (last dim) across the views (dim -2) of a sequence.
 
     Matches ``F.normalize(params, dim=1)`` on the official ``(B, V, 9)`` tensor. A parameter that
     is zero in every view (e.g. hue when jitter was off everywhere) stays zero.
     """
+    if isinstance(params, np.ndarray):
+        return params / np.maximum(np.sqrt((params * params).sum(axis=-2, keepdims=True)), eps)
     return F.normalize(params, p=2.0, dim=-2, eps=eps)
 
 
-def _differences(x: torch.Tensor) -> torch.Tensor:
+def _differences(x: Array) -> Array:
     return x[..., 1:, :] - x[..., :-1, :]
 
 
@@ -134,18 +163,19 @@ class ActionSpace:
     latent_dim: int
     components: tuple[str, ...]
     units: str
-    fn: Callable[[torch.Tensor], torch.Tensor]
+    fn: Callable[[Array], Array]
 
-    def __call__(self, latents: torch.Tensor) -> torch.Tensor:
+    def __call__(self, latents: Array) -> Array:
         return self.actions(latents)
 
-    def actions(self, latents: torch.Tensor) -> torch.Tensor:
+    def actions(self, latents: Array) -> Array:
         """Per-view latents ``(V, K)`` or ``(B, V, K)`` -> relative actions ``(V-1, A)`` / ``(B, V-1, A)``.
 
-        The result keeps the latents' floating dtype. At least two views are needed.
+        Takes a torch tensor or a numpy array and returns the same kind, in the latents' floating
+        dtype. At least two views are needed.
         """
-        t = _as_float_tensor("latents", latents)
-        if t.dim() not in (2, 3):
+        t = _as_float_array("latents", latents)
+        if t.ndim not in (2, 3):
             raise ValueError(f"latents: expected shape (V, K) or (B, V, K), got {tuple(t.shape)}")
         if t.shape[-1] != self.latent_dim:
             raise ValueError(
@@ -154,30 +184,30 @@ class ActionSpace:
             )
         if t.shape[-2] < 2:
             raise ValueError(f"latents: expected at least 2 views to form a relative action, got shape {tuple(t.shape)}")
-        if not bool(torch.isfinite(t).all()):
+        if not bool(_xp(t).isfinite(t).all()):
             raise ValueError(f"latents: expected finite values, got NaN or Inf in shape {tuple(t.shape)}")
         out = self.fn(t)
         assert out.shape[-1] == self.dim
         return out
 
 
-def _rotation(lat: torch.Tensor) -> torch.Tensor:
+def _rotation(lat: Array) -> Array:
     return relative_rotation(lat[..., 0:3])
 
 
-def _rotation_color(lat: torch.Tensor) -> torch.Tensor:
-    color = lat[..., [3, 6]]
-    return torch.cat([relative_rotation(lat[..., 0:3]), _differences(color)], dim=-1)
+def _rotation_color(lat: Array) -> Array:
+    rot, color = relative_rotation(lat[..., 0:3]), _differences(lat[..., [3, 6]])
+    return np.concatenate([rot, color], axis=-1) if isinstance(lat, np.ndarray) else torch.cat([rot, color], dim=-1)
 
 
-def _augmentation_slice(lo: int, hi: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    def fn(lat: torch.Tensor) -> torch.Tensor:
+def _augmentation_slice(lo: int, hi: int) -> Callable[[Array], Array]:
+    def fn(lat: Array) -> Array:
         return _differences(normalize_across_views(lat)[..., lo:hi])
 
     return fn
 
 
-def _saccade(lat: torch.Tensor) -> torch.Tensor:
+def _saccade(lat: Array) -> Array:
     return _differences(lat)
 
 

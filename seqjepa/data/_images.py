@@ -51,7 +51,8 @@ def load_rgb(path: Union[str, "os.PathLike[str]"], size: int | None, *, interpol
 
 def to_normalized_tensor(images: Sequence[np.ndarray], mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     """Stack ``(H, W, 3)`` uint8 arrays -> float32 ``(N, 3, H, W)``, scaled to [0, 1] and normalized."""
-    batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).to(torch.float32).div_(255.0)
-    m = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
-    s = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
-    return batch.sub_(m).div_(s)
+    batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
+    scale = torch.tensor([1.0 / (255.0 * s) for s in std], dtype=torch.float32).view(1, -1, 1, 1)
+    shift = torch.tensor([-m / s for m, s in zip(mean, std)], dtype=torch.float32).view(1, -1, 1, 1)
+    # (x / 255 - mean) / std as one multiply-add; contiguous NCHW output
+    return (batch.contiguous() * scale).add_(shift)

@@ -88,6 +88,7 @@ class ThreeDIEBench(Dataset):
         allow_missing_objects: bool = False,
     ) -> None:
         self.root = Path(root)
+        self._root_str = os.fspath(self.root)
         if split not in SPLITS:
             raise ValueError(f"split: expected one of {SPLITS}, got {split!r}")
         if not self.root.is_dir():
@@ -192,14 +193,15 @@ class ThreeDIEBench(Dataset):
             raise ValueError(f"view_ids: expected at least 2 view ids (observations + target), got {list(view_ids)}")
         if len(set(ids)) != len(ids):
             raise ValueError(f"view_ids: expected distinct view ids, got {ids}")
-        folder = self.root / self.samples[index]
+        folder = os.path.join(self._root_str, self.samples[index])
         images = [
-            load_rgb(folder / f"image_{v}.jpg", self.image_size, interpolation=self.interpolation, draft=self.fast_decode)
+            load_rgb(os.path.join(folder, f"image_{v}.jpg"), self.image_size, interpolation=self.interpolation,
+                     draft=self.fast_decode)
             for v in ids
         ]
-        latents64 = np.stack([_load_latent(folder / f"latent_{v}.npy") for v in ids])
+        latents64 = np.stack([_load_latent(os.path.join(folder, f"latent_{v}.npy")) for v in ids])
         pixels = to_normalized_tensor(images, self.mean, self.std)
-        actions = self.action_space(torch.from_numpy(latents64)).to(torch.float32)
+        actions = torch.from_numpy(self.action_space(latents64)).to(torch.float32)
         return {
             "views": pixels[:-1],
             "target": pixels[-1],
@@ -319,8 +321,25 @@ def _count_views(folder: Path) -> int:
     return len(ids)
 
 
-def _load_latent(path: Path) -> np.ndarray:
-    lat = _load_npy(path, "latent file")
+_LATENT_HEADER = re.compile(rb"^\{'descr': '<f8', 'fortran_order': False, 'shape': \(7,\), \}\s*$")
+
+
+def _load_latent(path: str) -> np.ndarray:
+    # Fast path for the common file (npy v1, little-endian float64, shape (7,)): np.load parses the
+    # header with ast, which costs more than reading the 56 data bytes. Anything else goes to np.load.
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"latent file not found: {path}") from None
+    if data[:8] == b"\x93NUMPY\x01\x00" and len(data) >= 10:
+        hlen = int.from_bytes(data[8:10], "little")
+        if _LATENT_HEADER.match(data[10:10 + hlen]) and len(data) == 10 + hlen + 8 * LATENT_DIM:
+            lat = np.frombuffer(data, dtype="<f8", offset=10 + hlen, count=LATENT_DIM).astype(np.float64)
+            if not np.isfinite(lat).all():
+                raise IntegrityError(f"latent file {path}: contains NaN or Inf: {lat.tolist()}")
+            return lat
+    lat = _load_npy(Path(path), "latent file")
     if lat.shape != (LATENT_DIM,) or lat.dtype.kind != "f":
         raise IntegrityError(f"latent file {path}: expected {LATENT_DIM} floats, got dtype {lat.dtype} shape {lat.shape}")
     if not np.isfinite(lat).all():

@@ -122,3 +122,15 @@ def test_saccade():
 def test_bad_latents(value, match):
     with pytest.raises(ValueError, match=match):
         get_action_space("rotation")(value)
+
+
+@pytest.mark.parametrize("name", ["rotation", "rotation_color", "augmentation", "crop", "jitter", "blur", "saccade"])
+def test_numpy_path_equals_torch_path(name):
+    space = get_action_space(name)
+    rng = np.random.default_rng(7)
+    lat = rng.uniform(-1.5, 1.5, size=(2, 5, space.latent_dim))
+    out_np = space(lat)
+    assert isinstance(out_np, np.ndarray) and out_np.shape == (2, 4, space.dim)
+    np.testing.assert_allclose(out_np, space(torch.from_numpy(lat)).numpy(), atol=1e-12)
+    with pytest.raises(ValueError, match="floating"):
+        space(lat.astype(np.int64))
