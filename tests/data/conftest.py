@@ -22,3 +22,15 @@ def toy_copy(toy_root, tmp_path):
     dst = tmp_path / "copy"
     shutil.copytree(toy_root, dst)
     return dst
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Per-item data work runs single-threaded, as in DataLoader workers; intra-op threads on
+    tiny tensors only add contention on a busy machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
