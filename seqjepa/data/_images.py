@@ -1,0 +1,58 @@
+"""Fast image decoding shared by the datasets: JPEG draft mode, one resize, batch normalization."""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence, Union
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import IntegrityError
+
+__all__ = ["load_rgb", "to_normalized_tensor", "PIL_INTERPOLATION"]
+
+PIL_INTERPOLATION = {
+    "bilinear": Image.BILINEAR,
+    "bicubic": Image.BICUBIC,
+    "nearest": Image.NEAREST,
+}
+
+
+def load_rgb(path: Union[str, "os.PathLike[str]"], size: int | None, *, interpolation: str = "bilinear",
+             draft: bool = True) -> np.ndarray:
+    """Decode ``path`` to a ``(size, size, 3)`` uint8 array (or the native size when ``size`` is None).
+
+    With ``draft`` a JPEG is decoded by libjpeg's DCT scaling directly at 1/2, 1/4 or 1/8 of its size
+    when that is still >= ``size`` (256 -> 128 decodes straight at 128, no resize at all). This is
+    not bit-identical to decoding at full size and resizing (torchvision's ``Resize``): pixel values
+    differ by a few levels (see benchmarks/bench_loader.py). Pass ``draft=False`` for the exact
+    official preprocessing.
+
+    A missing file raises FileNotFoundError; an unreadable, truncated or non-image file raises
+    :class:`~seqjepa.errors.IntegrityError`, both naming the file.
+    """
+    path = os.fspath(path)
+    try:
+        with Image.open(path) as im:
+            if draft and size is not None and im.format == "JPEG":
+                im.draft("RGB", (size, size))
+            im.load()
+            rgb = im if im.mode == "RGB" else im.convert("RGB")
+            if size is not None and rgb.size != (size, size):
+                rgb = rgb.resize((size, size), PIL_INTERPOLATION[interpolation])
+            return np.asarray(rgb)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"image file not found: {path}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise IntegrityError(f"image file {path} cannot be decoded (corrupt or truncated?): {exc}") from exc
+
+
+def to_normalized_tensor(images: Sequence[np.ndarray], mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """Stack ``(H, W, 3)`` uint8 arrays -> float32 ``(N, 3, H, W)``, scaled to [0, 1] and normalized."""
+    batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
+    scale = torch.tensor([1.0 / (255.0 * s) for s in std], dtype=torch.float32).view(1, -1, 1, 1)
+    shift = torch.tensor([-m / s for m, s in zip(mean, std)], dtype=torch.float32).view(1, -1, 1, 1)
+    # (x / 255 - mean) / std as one multiply-add; contiguous NCHW output
+    return (batch.contiguous() * scale).add_(shift)

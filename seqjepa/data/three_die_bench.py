@@ -1,0 +1,347 @@
+"""3DIEBench (and its procedural stand-in) as sequences of views with their relative actions.
+
+Reads the real dataset (SIE's layout, paper-notes §4) or one written by
+:func:`seqjepa.data.synthetic.make_toy_3diebench`::
+
+    ROOT/{train,val}_images.npy   '/<synset>/<obj_id>/' strings (the leading '/' is stripped)
+    ROOT/{train,val}_labels.npy   int64 labels
+    ROOT/<synset>/<obj_id>/image_<i>.jpg, latent_<i>.npy
+
+View sampling differs from the official loader on purpose. The official ``__getitem__`` calls
+``np.random.choice`` and its ``seed_worker`` reseeds numpy from the worker id, so each DataLoader
+worker replays the same stream of view draws every epoch (paper-notes §2.3). Here the draw for item
+``i`` is ``numpy.random.default_rng([seed, epoch, i]).choice(view_ids, M + 1, replace=False)``: it
+depends neither on the worker nor on the order items are asked for, and changes with
+:meth:`ThreeDIEBench.set_epoch`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..actions import ActionSpace, get_action_space
+from ..errors import IntegrityError
+from ._images import PIL_INTERPOLATION, load_rgb, to_normalized_tensor
+
+__all__ = ["ThreeDIEBench", "THREEDIEBENCH_MEAN", "THREEDIEBENCH_STD", "LATENT_DIM"]
+
+THREEDIEBENCH_MEAN = (0.5016, 0.5037, 0.5060)
+THREEDIEBENCH_STD = (0.1030, 0.0999, 0.0969)
+LATENT_DIM = 7
+SPLITS = ("train", "val", "ood")
+_IMAGE_RE = re.compile(r"^image_(\d+)\.jpg$")
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class ThreeDIEBench(Dataset):
+    """Sequences of ``M`` observed views plus one target view of a 3DIEBench object.
+
+    ``dataset[i]`` returns the shared data contract (see :mod:`seqjepa.data`): ``views`` (M, 3, S, S),
+    ``target`` (3, S, S), ``actions`` (M, A) (row j leads from view j to j+1, the last row from the
+    last observation to the target), ``label`` (int64), ``latents`` (M+1, 7) float32.
+
+    Args:
+        root: dataset root.
+        split: ``"train"``, ``"val"`` or ``"ood"``. ``"ood"`` reads 3DIEBench-OOD: objects come from
+            ``val_images.npy`` / ``val_labels.npy`` found in ``root`` or else in ``index_root``, and
+            each object's views are whichever ``image_<i>.jpg`` exist in its folder.
+        num_views: M, the number of observed views (M + 1 distinct views are drawn per item).
+        action_space: ``"rotation"`` (A=4) or ``"rotation_color"`` (A=6), or an ActionSpace reading 7-d latents.
+        image_size: side views are resized to (the model's ``image_size``; 128 in the paper).
+        mean, std: normalization (default: 3DIEBench's).
+        seed: base of every view draw.
+        views_per_object: number of views ``0..n-1`` per object for train/val; default: counted from
+            the first object's folder (50 for the real dataset).
+        interpolation: resize filter, ``"bilinear"`` (torchvision's default), ``"bicubic"`` or ``"nearest"``.
+        fast_decode: decode JPEGs in draft mode at reduced scale when ``image_size`` <= half the
+            stored size (see :func:`seqjepa.data._images.load_rgb`).
+        num_classes: number of classes; default: 1 + the largest label in the train/val label files present.
+        index_root: where to find the index files for ``split="ood"`` when ``root`` has none.
+        allow_missing_objects: for ``"ood"`` only: drop objects of the index that have no folder
+            (listed in ``missing_objects``) instead of raising.
+    """
+
+    def __init__(
+        self,
+        root: PathLike,
+        split: str = "train",
+        num_views: int = 3,
+        action_space: Union[str, ActionSpace] = "rotation",
+        image_size: int = 128,
+        mean: Sequence[float] = THREEDIEBENCH_MEAN,
+        std: Sequence[float] = THREEDIEBENCH_STD,
+        seed: int = 0,
+        *,
+        views_per_object: Optional[int] = None,
+        interpolation: str = "bilinear",
+        fast_decode: bool = True,
+        num_classes: Optional[int] = None,
+        index_root: Optional[PathLike] = None,
+        allow_missing_objects: bool = False,
+    ) -> None:
+        self.root = Path(root)
+        self._root_str = os.fspath(self.root)
+        if split not in SPLITS:
+            raise ValueError(f"split: expected one of {SPLITS}, got {split!r}")
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"root: dataset directory {self.root} does not exist")
+        self.split = split
+        self.action_space = get_action_space(action_space)
+        if self.action_space.latent_dim != LATENT_DIM:
+            raise ValueError(
+                f"action_space: expected one that reads the 7-d 3DIEBench latent ('rotation', 'rotation_color'), "
+                f"got {self.action_space.name!r} (reads {self.action_space.latent_dim}-d latents)"
+            )
+        self.num_views = _positive_int("num_views", num_views)
+        self.image_size = _positive_int("image_size", image_size)
+        self.mean = _three_floats("mean", mean)
+        self.std = _three_floats("std", std)
+        if any(s <= 0 for s in self.std):
+            raise ValueError(f"std: expected positive values, got {self.std}")
+        if interpolation not in PIL_INTERPOLATION:
+            raise ValueError(f"interpolation: expected one of {sorted(PIL_INTERPOLATION)}, got {interpolation!r}")
+        self.interpolation = interpolation
+        self.fast_decode = bool(fast_decode)
+        self.seed = int(seed)
+        self.epoch = 0
+
+        index_split = "val" if split == "ood" else split
+        index_dir = self.root
+        if split == "ood" and not (self.root / "val_images.npy").exists():
+            if index_root is None:
+                raise FileNotFoundError(
+                    f"root: {self.root} has no val_images.npy for the OOD split; pass index_root= the directory "
+                    "holding val_images.npy / val_labels.npy (e.g. the main 3DIEBench root)"
+                )
+            index_dir = Path(index_root)
+        self.samples, self.labels = _read_index(index_dir, index_split)
+        self.num_classes = int(num_classes) if num_classes is not None else _infer_num_classes(index_dir, self.labels)
+        if self.labels.size and (self.labels.min() < 0 or self.labels.max() >= self.num_classes):
+            raise ValueError(
+                f"num_classes: labels of {index_dir / f'{index_split}_labels.npy'} span "
+                f"{self.labels.min()}..{self.labels.max()}, outside 0..{self.num_classes - 1}"
+            )
+
+        self.missing_objects: list[str] = []
+        self._view_ids: Optional[np.ndarray] = None
+        self._per_object_views: Optional[list[np.ndarray]] = None
+        if split == "ood":
+            self._discover_ood_views(allow_missing_objects)
+        else:
+            if views_per_object is None:
+                views_per_object = _count_views(self.root / self.samples[0])
+            self._view_ids = np.arange(_positive_int("views_per_object", views_per_object))
+            if self.num_views + 1 > len(self._view_ids):
+                raise ValueError(
+                    f"num_views: M={self.num_views} needs M+1={self.num_views + 1} distinct views per object, "
+                    f"but objects have {len(self._view_ids)} views"
+                )
+
+    # ------------------------------------------------------------------ contract
+    @property
+    def action_dim(self) -> int:
+        """A, the size of one relative action."""
+        return self.action_space.dim
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the view draws of ``epoch`` (draws are a function of (seed, epoch, index))."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return self.sample(index)
+
+    def view_ids(self, index: int) -> np.ndarray:
+        """The view numbers available for object ``index``."""
+        if self._per_object_views is not None:
+            return self._per_object_views[self._check_index(index)]
+        return self._view_ids
+
+    def draw_views(self, index: int, num_views: Optional[int] = None) -> np.ndarray:
+        """The M+1 distinct view ids item ``index`` uses in the current epoch (observations, then target)."""
+        index = self._check_index(index)
+        m = self.num_views if num_views is None else _positive_int("num_views", num_views)
+        available = self.view_ids(index)
+        if m + 1 > len(available):
+            raise ValueError(
+                f"num_views: M={m} needs M+1={m + 1} distinct views, but object {self.samples[index]} has "
+                f"{len(available)} ({self.root / self.samples[index]})"
+            )
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        return rng.choice(available, m + 1, replace=False)
+
+    def sample(self, index: int, num_views: Optional[int] = None) -> dict[str, torch.Tensor]:
+        """The contract dict of item ``index`` with ``num_views`` observations (default: ``self.num_views``)."""
+        return self.load_views(index, self.draw_views(index, num_views))
+
+    def load_views(self, index: int, view_ids: Sequence[int]) -> dict[str, torch.Tensor]:
+        """The contract dict for explicit ``view_ids`` of object ``index``: all but the last are observed,
+        the last is the target (at least two ids)."""
+        index = self._check_index(index)
+        ids = [int(v) for v in view_ids]
+        if len(ids) < 2:
+            raise ValueError(f"view_ids: expected at least 2 view ids (observations + target), got {list(view_ids)}")
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"view_ids: expected distinct view ids, got {ids}")
+        folder = os.path.join(self._root_str, self.samples[index])
+        images = [
+            load_rgb(os.path.join(folder, f"image_{v}.jpg"), self.image_size, interpolation=self.interpolation,
+                     draft=self.fast_decode)
+            for v in ids
+        ]
+        latents64 = np.stack([_load_latent(os.path.join(folder, f"latent_{v}.npy")) for v in ids])
+        pixels = to_normalized_tensor(images, self.mean, self.std)
+        actions = torch.from_numpy(self.action_space(latents64)).to(torch.float32)
+        return {
+            "views": pixels[:-1],
+            "target": pixels[-1],
+            "actions": actions,
+            "label": torch.tensor(int(self.labels[index]), dtype=torch.int64),
+            "latents": torch.from_numpy(latents64).to(torch.float32),
+        }
+
+    # ------------------------------------------------------------------ helpers
+    def _check_index(self, index: int) -> int:
+        n = len(self.samples)
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise ValueError(f"index: expected an integer, got {type(index).__name__}")
+        if not -n <= index < n:
+            raise IndexError(f"index: expected -{n} <= index < {n}, got {index}")
+        return int(index) % n
+
+    def _discover_ood_views(self, allow_missing: bool) -> None:
+        keep, views = [], []
+        for k, rel in enumerate(self.samples):
+            folder = self.root / rel
+            if not folder.is_dir():
+                if allow_missing:
+                    self.missing_objects.append(rel)
+                    continue
+                raise FileNotFoundError(
+                    f"object folder {folder} (listed in the val index) does not exist in the OOD root; pass "
+                    "allow_missing_objects=True to drop such objects explicitly"
+                )
+            ids = _image_ids(folder)
+            if len(ids) < self.num_views + 1:
+                raise ValueError(
+                    f"num_views: M={self.num_views} needs M+1={self.num_views + 1} distinct views, but {folder} "
+                    f"has {len(ids)} (ids {ids.tolist()})"
+                )
+            keep.append(k)
+            views.append(ids)
+        if not keep:
+            raise FileNotFoundError(f"root: no object of the val index exists under {self.root}")
+        self.samples = [self.samples[k] for k in keep]
+        self.labels = self.labels[keep]
+        self._per_object_views = views
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def _three_floats(name: str, value: Sequence[float]) -> tuple[float, float, float]:
+    try:
+        out = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected 3 numbers (one per RGB channel), got {value!r}") from None
+    if len(out) != 3:
+        raise ValueError(f"{name}: expected 3 numbers (one per RGB channel), got {len(out)}: {value!r}")
+    return out
+
+
+def _load_npy(path: Path, what: str) -> np.ndarray:
+    if not path.exists():
+        raise FileNotFoundError(f"{what} not found: {path}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise IntegrityError(f"{what} {path} cannot be read as a .npy array: {exc}") from exc
+
+
+def _read_index(root: Path, split: str) -> tuple[list[str], np.ndarray]:
+    images_path, labels_path = root / f"{split}_images.npy", root / f"{split}_labels.npy"
+    if not images_path.exists() and not any(root.iterdir()):
+        raise FileNotFoundError(f"root: {root} is empty (expected {split}_images.npy, {split}_labels.npy and object folders)")
+    images = _load_npy(images_path, "index file")
+    labels = _load_npy(labels_path, "label file")
+    if images.ndim != 1 or images.dtype.kind != "U":
+        raise IntegrityError(f"index file {images_path}: expected a 1-d array of strings, got {images.dtype} {images.shape}")
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise IntegrityError(f"label file {labels_path}: expected a 1-d integer array, got {labels.dtype} {labels.shape}")
+    if len(images) != len(labels):
+        raise IntegrityError(
+            f"index files disagree: {images_path} lists {len(images)} objects, {labels_path} has {len(labels)} labels"
+        )
+    if len(images) == 0:
+        raise ValueError(f"index file {images_path} lists no objects")
+    samples = [str(s).strip("/") for s in images]
+    return samples, labels.astype(np.int64)
+
+
+def _infer_num_classes(root: Path, labels: np.ndarray) -> int:
+    top = int(labels.max())
+    for split in ("train", "val"):
+        path = root / f"{split}_labels.npy"
+        if path.exists():
+            other = _load_npy(path, "label file")
+            if other.size and other.dtype.kind in "iu":
+                top = max(top, int(other.max()))
+    return top + 1
+
+
+def _image_ids(folder: Path) -> np.ndarray:
+    ids = sorted(int(m.group(1)) for name in os.listdir(folder) if (m := _IMAGE_RE.match(name)))
+    return np.asarray(ids, dtype=np.int64)
+
+
+def _count_views(folder: Path) -> int:
+    if not folder.is_dir():
+        raise FileNotFoundError(f"object folder not found: {folder}")
+    ids = _image_ids(folder)
+    if len(ids) == 0:
+        raise FileNotFoundError(f"no image_<i>.jpg in {folder}: cannot count the views per object")
+    if not np.array_equal(ids, np.arange(len(ids))):
+        raise IntegrityError(
+            f"{folder}: expected views numbered 0..{len(ids) - 1}, found ids {ids.tolist()}; pass views_per_object "
+            "explicitly (or use split='ood' for datasets whose views are not numbered from 0)"
+        )
+    return len(ids)
+
+
+_LATENT_HEADER = re.compile(rb"^\{'descr': '<f8', 'fortran_order': False, 'shape': \(7,\), \}\s*$")
+
+
+def _load_latent(path: str) -> np.ndarray:
+    # Fast path for the common file (npy v1, little-endian float64, shape (7,)): np.load parses the
+    # header with ast, which costs more than reading the 56 data bytes. Anything else goes to np.load.
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"latent file not found: {path}") from None
+    if data[:8] == b"\x93NUMPY\x01\x00" and len(data) >= 10:
+        hlen = int.from_bytes(data[8:10], "little")
+        if _LATENT_HEADER.match(data[10:10 + hlen]) and len(data) == 10 + hlen + 8 * LATENT_DIM:
+            lat = np.frombuffer(data, dtype="<f8", offset=10 + hlen, count=LATENT_DIM).astype(np.float64)
+            if not np.isfinite(lat).all():
+                raise IntegrityError(f"latent file {path}: contains NaN or Inf: {lat.tolist()}")
+            return lat
+    lat = _load_npy(Path(path), "latent file")
+    if lat.shape != (LATENT_DIM,) or lat.dtype.kind != "f":
+        raise IntegrityError(f"latent file {path}: expected {LATENT_DIM} floats, got dtype {lat.dtype} shape {lat.shape}")
+    if not np.isfinite(lat).all():
+        raise IntegrityError(f"latent file {path}: contains NaN or Inf: {lat.tolist()}")
+    return lat.astype(np.float64)

@@ -1,0 +1,191 @@
+"""ThreeDIEBench reads the 3DIEBench layout into the shared data contract, and fails loudly on bad data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from scipy.spatial.transform import Rotation
+from torch.utils.data import DataLoader
+from torchvision import transforms as T
+
+from seqjepa.data import THREEDIEBENCH_MEAN, THREEDIEBENCH_STD, ThreeDIEBench, make_toy_3diebench
+from seqjepa.errors import IntegrityError
+
+
+def _folder(ds, i):
+    return ds.root / ds.samples[i]
+
+
+def test_contract(toy_root):
+    ds = ThreeDIEBench(toy_root, "train", num_views=3, action_space="rotation", image_size=32)
+    assert (ds.num_views, ds.action_dim, ds.num_classes) == (3, 4, 3)
+    item = ds[0]
+    assert item["views"].shape == (3, 3, 32, 32) and item["views"].dtype == torch.float32
+    assert item["target"].shape == (3, 32, 32) and item["target"].dtype == torch.float32
+    assert item["actions"].shape == (3, 4) and item["actions"].dtype == torch.float32
+    assert item["latents"].shape == (4, 7) and item["latents"].dtype == torch.float32
+    assert item["label"].dtype == torch.int64 and item["label"].shape == ()
+    batch = next(iter(DataLoader(ds, batch_size=4)))
+    assert batch["views"].shape == (4, 3, 3, 32, 32) and batch["actions"].shape == (4, 3, 4)
+
+
+def test_actions_follow_latents_and_scipy(toy_root):
+    ds = ThreeDIEBench(toy_root, "val", num_views=4, action_space="rotation_color", image_size=32)
+    ids = ds.draw_views(1)
+    item = ds.load_views(1, ids)
+    lat = np.stack([np.load(_folder(ds, 1) / f"latent_{v}.npy") for v in ids])
+    np.testing.assert_allclose(item["latents"].numpy(), lat.astype(np.float32))
+    for j in range(4):  # actions[j] leads view j -> j+1; the last one leads to the target
+        q = (Rotation.from_euler("xyz", lat[j, :3]).inv() * Rotation.from_euler("xyz", lat[j + 1, :3])).as_quat()
+        np.testing.assert_allclose(item["actions"][j, :4].numpy(), q, atol=1e-6)
+        np.testing.assert_allclose(item["actions"][j, 4:].numpy(), lat[j + 1, [3, 6]] - lat[j, [3, 6]], atol=1e-6)
+
+
+def test_views_are_the_drawn_images_with_official_preprocessing(toy_root):
+    ds = ThreeDIEBench(toy_root, "train", num_views=2, image_size=24, fast_decode=False)
+    ids = ds.draw_views(2)
+    item = ds.sample(2)
+    official = T.Compose([T.Resize((24, 24)), T.ToTensor(), T.Normalize(THREEDIEBENCH_MEAN, THREEDIEBENCH_STD)])
+    for k, v in enumerate(ids):
+        ref = official(Image.open(_folder(ds, 2) / f"image_{v}.jpg").convert("RGB"))
+        got = item["views"][k] if k < 2 else item["target"]
+        torch.testing.assert_close(got, ref, atol=1e-5, rtol=0)
+
+
+def test_fast_decode_close_to_official(toy_root):
+    fast = ThreeDIEBench(toy_root, "train", num_views=2, image_size=16)
+    exact = ThreeDIEBench(toy_root, "train", num_views=2, image_size=16, fast_decode=False)
+    a, b = fast[0]["views"], exact[0]["views"]
+    assert not torch.equal(a, b)  # draft mode really was used (32 -> 16 decodes at half scale)
+    std = torch.tensor(THREEDIEBENCH_STD).view(1, 3, 1, 1)
+    assert ((a - b) * std).abs().mean() < 0.03  # mean difference under 3 % of the range
+
+
+def test_draws_deterministic_distinct_and_epoch_dependent(toy_root):
+    ds = ThreeDIEBench(toy_root, "train", num_views=3, image_size=32, seed=5)
+    first = [ds.draw_views(i).tolist() for i in range(len(ds))]
+    assert all(len(set(d)) == 4 and all(0 <= v < 6 for v in d) for d in first)
+    again = ThreeDIEBench(toy_root, "train", num_views=3, image_size=32, seed=5)
+    assert [again.draw_views(i).tolist() for i in reversed(range(len(ds)))][::-1] == first
+    torch.testing.assert_close(ds[3], again[3])
+    ds.set_epoch(1)
+    assert [ds.draw_views(i).tolist() for i in range(len(ds))] != first
+    other_seed = ThreeDIEBench(toy_root, "train", num_views=3, image_size=32, seed=6)
+    assert [other_seed.draw_views(i).tolist() for i in range(len(ds))] != first
+
+
+def test_num_views_per_call_and_explicit_ids(toy_root):
+    ds = ThreeDIEBench(toy_root, "train", num_views=2, image_size=32)
+    item = ds.sample(0, num_views=5)  # all 6 views
+    assert item["views"].shape[0] == 5 and item["actions"].shape == (5, 4)
+    with pytest.raises(ValueError, match="num_views"):
+        ds.sample(0, num_views=6)
+    with pytest.raises(ValueError, match="num_views"):
+        ThreeDIEBench(toy_root, "train", num_views=6, image_size=32)
+    item = ds.load_views(0, [5, 0, 3])
+    np.testing.assert_allclose(item["latents"][2].numpy(), np.load(_folder(ds, 0) / "latent_3.npy").astype(np.float32))
+    with pytest.raises(ValueError, match="view_ids"):
+        ds.load_views(0, [1, 1])
+    with pytest.raises(IndexError, match="index"):
+        ds[len(ds)]
+
+
+def test_ood_split_discovers_views(tmp_path, toy_root):
+    ood = tmp_path / "ood"
+    make_toy_3diebench(ood, objects=6, views=4, classes=3, size=32, seed=1, workers=1, ood=True, view_ids=[2, 3, 4, 5])
+    ds = ThreeDIEBench(ood, "ood", num_views=3, image_size=32)
+    assert ds.view_ids(0).tolist() == [2, 3, 4, 5]
+    item = ds[0]
+    assert (item["latents"][:, :3].abs() >= np.pi / 2 - 1e-6).all()
+    with pytest.raises(ValueError, match="num_views"):
+        ThreeDIEBench(ood, "ood", num_views=4, image_size=32)
+    # without its own index, the OOD root takes the val index from index_root
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    for name in ("val_images.npy", "val_labels.npy"):
+        (ood / name).rename(index_dir / name)
+    with pytest.raises(FileNotFoundError, match="index_root"):
+        ThreeDIEBench(ood, "ood", num_views=3, image_size=32)
+    assert len(ThreeDIEBench(ood, "ood", num_views=3, image_size=32, index_root=index_dir)) == len(ds)
+    # objects of the index missing from the OOD root: an error, or dropped only when asked
+    with pytest.raises(FileNotFoundError, match="allow_missing_objects"):
+        ThreeDIEBench(ood, "ood", num_views=3, image_size=32, index_root=toy_root)
+    with pytest.raises(FileNotFoundError, match="no object"):
+        ThreeDIEBench(ood, "ood", num_views=3, image_size=32, index_root=toy_root, allow_missing_objects=True)
+
+
+# ---------------------------------------------------------------- bad input
+def test_missing_image_file(toy_copy):
+    ds = ThreeDIEBench(toy_copy, "train", num_views=5, image_size=32)
+    (_folder(ds, 0) / "image_3.jpg").unlink()
+    with pytest.raises(FileNotFoundError, match="image_3.jpg"):
+        ds[0]
+
+
+def test_corrupt_jpeg(toy_copy):
+    ds = ThreeDIEBench(toy_copy, "train", num_views=5, image_size=32)
+    path = _folder(ds, 0) / "image_2.jpg"
+    path.write_bytes(path.read_bytes()[:40])  # truncated
+    with pytest.raises(IntegrityError, match="image_2.jpg"):
+        ds[0]
+    path.write_bytes(b"not a jpeg at all" * 10)
+    with pytest.raises(IntegrityError, match="image_2.jpg"):
+        ds[0]
+
+
+def test_bad_latent(toy_copy):
+    ds = ThreeDIEBench(toy_copy, "train", num_views=5, image_size=32)
+    path = _folder(ds, 0) / "latent_1.npy"
+    np.save(path, np.zeros(9))
+    with pytest.raises(IntegrityError, match="latent_1.npy"):
+        ds[0]
+    np.save(path, np.zeros((7,), dtype=np.int64))
+    with pytest.raises(IntegrityError, match="latent_1.npy"):
+        ds[0]
+    path.write_bytes(b"garbage")
+    with pytest.raises(IntegrityError, match="latent_1.npy"):
+        ds[0]
+    path.unlink()
+    with pytest.raises(FileNotFoundError, match="latent_1.npy"):
+        ds[0]
+
+
+def test_missing_index_files(toy_copy):
+    (toy_copy / "val_labels.npy").unlink()
+    with pytest.raises(FileNotFoundError, match="val_labels.npy"):
+        ThreeDIEBench(toy_copy, "val")
+    (toy_copy / "train_images.npy").unlink()
+    with pytest.raises(FileNotFoundError, match="train_images.npy"):
+        ThreeDIEBench(toy_copy, "train")
+
+
+def test_mismatched_index(toy_copy):
+    np.save(toy_copy / "train_labels.npy", np.zeros(2, dtype=np.int64))
+    with pytest.raises(IntegrityError, match="train_labels.npy"):
+        ThreeDIEBench(toy_copy, "train")
+
+
+def test_empty_or_missing_root(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="empty"):
+        ThreeDIEBench(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        ThreeDIEBench(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(split="test"), "split"),
+        (dict(num_views=0), "num_views"),
+        (dict(action_space="crop"), "action_space"),
+        (dict(mean=(0.5, 0.5)), "mean"),
+        (dict(std=(0.1, 0.0, 0.1)), "std"),
+        (dict(interpolation="lanczos"), "interpolation"),
+    ],
+)
+def test_bad_arguments(toy_root, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ThreeDIEBench(toy_root, **kwargs)
