@@ -126,12 +126,6 @@ class EvalOptions:
 
 
 # ---------------------------------------------------------------- datasets
-_DATA_CLASSES = {
-    "cifar100": ("AugmentedCIFAR100", "CIFAR100Augmented"),
-    "tinyimagenet": ("AugmentedTinyImageNet", "TinyImageNetAugmented"),
-    "stl10": ("STL10Saccades", "SaccadeSTL10"),
-}
-
 DatasetFactory = Callable[..., Any]
 
 
@@ -144,12 +138,26 @@ def default_dataset(protocol: Protocol, root: str, split: str, num_views: int, c
     if protocol.dataset == "3diebench":
         return data.ThreeDIEBench(root, split=split, num_views=num_views, action_space=protocol.action_space,
                                   image_size=config.image_size, mean=config.mean, std=config.std, seed=seed)
-    names = _DATA_CLASSES[protocol.dataset]
-    for name in names:
-        cls = getattr(data, name, None)
-        if cls is not None:
-            return cls(root, split=split, num_views=num_views, seed=seed)
-    raise ValueError(f"protocol {protocol.name!r}: seqjepa.data has none of {names}")
+    folder = _split_folder(root, split)
+    if protocol.dataset == "stl10":
+        return data.SaccadeSequences(folder, num_views=num_views, patch_size=config.image_size,
+                                     mean=config.mean, std=config.std, seed=seed)
+    # CIFAR-100 and Tiny ImageNet as image folders: ROOT/<split>/<class>/<image>
+    return data.AugmentedSequences(folder, num_views=num_views, image_size=config.image_size,
+                                   action_space=protocol.action_space or "augmentation", mean=config.mean, std=config.std, seed=seed)
+
+
+def _split_folder(root: str, split: str) -> str:
+    """ROOT/<split> of an image-folder dataset; the evaluation split may be called val or test."""
+    candidates = [split] + (["test"] if split == "val" else [])
+    for name in candidates:
+        path = os.path.join(root, name)
+        if os.path.isdir(path):
+            return path
+    raise FileNotFoundError(
+        f"data_root: expected an image folder {os.path.join(root, split)}/<class>/<image>"
+        + (f" (or {os.path.join(root, 'test')})" if split == "val" else "")
+    )
 
 
 # ---------------------------------------------------------------- targets

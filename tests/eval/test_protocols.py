@@ -1,6 +1,8 @@
 import json
 import math
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -113,3 +115,32 @@ def test_real_generator_and_loader(tmp_path):
     assert set(results["top1_zagg"]) == {"1", "2", "3"} and math.isfinite(results["r2"]["rotation"])
     path = run_protocol(model, "path-integration", data_root=str(root), options=FAST)
     assert set(path["path_integration"]["vision+action"]) == {"1", "2"}
+
+
+def _image_folder(root, classes=3, per_class=4, size=32, seed=0):
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for split in ("train", "test"):
+        for c in range(classes):
+            folder = root / split / f"class{c}"
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                pixels = (rng.random((size, size, 3)) * 80 + c * 60).astype(np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.png")
+
+
+@pytest.mark.parametrize(
+    "protocol, changes",
+    [("cifar100-aug", {"image_size": 32}), ("stl10-pls", {"image_size": 32, "action_dim": 2, "action_space": "saccade"})],
+)
+def test_image_folder_protocols_use_the_real_readers(tmp_path, protocol, changes):
+    size = 96 if protocol == "stl10-pls" else 32
+    _image_folder(tmp_path, size=size)
+    action_dim = changes.get("action_dim", 9)
+    torch.manual_seed(0)
+    model = SeqJEPA(small_config(**{**changes, "action_dim": action_dim})).eval()
+    results = run_protocol(model, protocol, data_root=str(tmp_path), options=FAST)  # "val" falls back to test/
+    assert results["top1_zagg"] and all(math.isfinite(v) for v in results["r2"].values())
+    with pytest.raises(FileNotFoundError, match="image folder"):
+        run_protocol(model, protocol, data_root=str(tmp_path / "nothing"), options=FAST)
