@@ -267,7 +267,7 @@ class Trainer:
             ignore = [f"model.{n}" for n, _ in model.named_parameters() if n.startswith("target_encoder.")]
             DDP._set_params_and_buffers_to_ignore_for_model(step, ignore)
             ids = [env.device.index] if env.device.type == "cuda" else None
-            runner = DDP(step, device_ids=ids, broadcast_buffers=True)
+            runner = DDP(step, device_ids=ids)
         if t["compile"]:
             runner = torch.compile(runner)
         self.runner = runner
