@@ -47,7 +47,7 @@ from .probes import OnlineProbes, ProbeMetrics
 from .recipe import model_config, validate_recipe
 from .schedule import learning_rate
 
-__all__ = ["Trainer", "TrainResult", "NonFiniteLossError", "TrainStep", "build_optimizer", "resolve_precision"]
+__all__ = ["Trainer", "TrainResult", "NonFiniteLossError", "TrainStep", "train_step", "build_optimizer", "resolve_precision"]
 
 
 class NonFiniteLossError(SeqJEPAError, FloatingPointError):
@@ -120,6 +120,35 @@ def build_optimizer(params: list[tuple[str, nn.Parameter]], optim: Mapping[str, 
         return cls(groups, fused=True, **kwargs)
     except (RuntimeError, TypeError, ValueError):
         return cls(groups, foreach=True, **kwargs)
+
+
+def train_step(
+    runner: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: "torch.amp.GradScaler",
+    ema: TargetEMA,
+    online_params: list[torch.Tensor],
+    target_params: list[torch.Tensor],
+    views: torch.Tensor,
+    target: torch.Tensor,
+    actions: torch.Tensor,
+    labels: torch.Tensor,
+    epoch: int,
+    autocast_dtype: Optional[torch.dtype],
+) -> tuple[torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
+    """One optimization step: forward (+ probes) -> backward -> optimizer -> EMA. Returns the detached SSL loss, logits, predictions."""
+    ctx = torch.autocast(views.device.type, dtype=autocast_dtype) if autocast_dtype is not None else contextlib.nullcontext()
+    with ctx:
+        ssl_loss, logits, pred = runner(views, actions, target)
+        total = ssl_loss
+        if logits is not None:
+            total = total + OnlineProbes.losses(logits, labels, pred, actions[:, 0])
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(total).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    ema.step(online_params, target_params, epoch)
+    return ssl_loss.detach(), (logits.detach() if logits is not None else None), (pred.detach() if pred is not None else None)
 
 
 def _seed_everything(seed: int) -> None:
@@ -453,17 +482,10 @@ class Trainer:
                 if self.step_in_epoch >= steps_per_epoch:
                     break
                 views, target, actions, labels = _to_device(data, env.device)
-                with self._autocast():
-                    ssl_loss, logits, pred = self.runner(views, actions, target)
-                    total = ssl_loss
-                    if logits is not None:
-                        probe_target = actions[:, 0]
-                        total = total + OnlineProbes.losses(logits, labels, pred, probe_target)
-                self.optimizer.zero_grad(set_to_none=True)
-                self.scaler.scale(total).backward()
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-                self.ema.step(self.online_params, self.target_params, epoch)
+                ssl_loss, logits, pred = train_step(
+                    self.runner, self.optimizer, self.scaler, self.ema, self.online_params, self.target_params,
+                    views, target, actions, labels, epoch, self.autocast_dtype,
+                )
                 detached = ssl_loss.detach()
                 bad |= ~torch.isfinite(detached)
                 if eager_check and bool(bad):
@@ -473,7 +495,7 @@ class Trainer:
                 loss_count += 1
                 window_steps += 1
                 if train_metrics is not None:
-                    train_metrics.update(logits.detach(), labels, pred.detach(), actions[:, 0])
+                    train_metrics.update(logits, labels, pred, actions[:, 0])
                 self.step_in_epoch += 1
                 self.global_step += 1
                 steps_this_process += 1
