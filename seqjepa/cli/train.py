@@ -1,0 +1,67 @@
+"""``seqjepa train`` and ``seqjepa export-run`` (``seqjepa export NAME`` belongs to the model zoo commands)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train", help="pretrain seq-JEPA from a recipe (torchrun for several GPUs or nodes)",
+        description="Pretrain seq-JEPA. Several GPUs: torchrun --nproc-per-node N -m seqjepa.train --recipe ...",
+    )
+    p.add_argument("--recipe", required=True, help="a shipped recipe name (see --list-recipes) or a recipe .json path")
+    p.add_argument("--data-root", default=None, help="dataset root directory")
+    p.add_argument("--output", required=True, help="run directory: checkpoints, metrics.jsonl, recipe.json")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a recipe value, e.g. --set train.epochs=10 --set optim.schedule=paper (repeatable)")
+    p.add_argument("--resume", default=None, metavar="auto|PATH",
+                   help="'auto': continue from the newest valid checkpoint in --output; or a checkpoint path")
+    p.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda when available")
+    p.set_defaults(func=run_train)
+
+    e = sub.add_parser("export-run", help="export a training run to config.json + model.safetensors (seqjepa.load reads it)")
+    e.add_argument("run_dir", metavar="RUN_DIR")
+    e.add_argument("--to", required=True, metavar="DIR", help="output directory")
+    e.add_argument("--checkpoint", default=None, help="a specific checkpoint (default: the newest valid one in RUN_DIR)")
+    e.add_argument("--include-target-encoder", action="store_true", help="also write the EMA target encoder")
+    e.set_defaults(func=run_export)
+
+    r = sub.add_parser("recipes", help="list the shipped training recipes")
+    r.set_defaults(func=run_list)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ..train import Trainer, load_recipe
+
+    if args.resume is not None and args.resume != "auto":
+        from pathlib import Path
+
+        if not Path(args.resume).is_file():
+            raise FileNotFoundError(f"--resume: expected 'auto' or a checkpoint file, got {args.resume!r} (no such file)")
+    recipe = load_recipe(args.recipe, args.set)
+    result = Trainer(recipe, args.output, data_root=args.data_root, resume=args.resume, device=args.device,
+                     log=lambda s: print(s, flush=True)).run()
+    print(f"{result.status}: epoch {result.epoch}, step {result.global_step}, checkpoint {result.checkpoint}", flush=True)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from ..train import export_run
+
+    source, _ = export_run(args.run_dir, args.to, checkpoint=args.checkpoint, include_target_encoder=args.include_target_encoder)
+    print(f"exported {source} -> {args.to}")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from ..train import list_recipes, load_recipe
+
+    for name in list_recipes():
+        r = load_recipe(name)
+        t = r["train"]
+        print(f"{name:24s} M={r['data']['num_views']} A={r['model'].get('action_dim', 4)} "
+              f"batch={t['batch_size']} epochs={t['epochs']} optim={r['optim']['optimizer']}/{r['optim']['schedule']}")
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,76 @@
+"""Dataset factory: builds the recipe's train/val sequence datasets, importing seqjepa.data lazily.
+
+Every dataset follows the shared contract (a dict with ``views``, ``target``, ``actions``,
+``label``, ``latents``; attributes ``num_views``, ``action_dim``, ``num_classes``, ``set_epoch``).
+``data.dataset`` is either a known name below or ``"package.module:callable"``; the callable is
+called as ``fn(root, split=..., num_views=..., image_size=..., mean=..., std=..., seed=..., **options)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any, Mapping, Optional
+
+from ..errors import ConfigError
+from .recipe import model_config
+
+__all__ = ["KNOWN_DATASETS", "build_dataset", "check_dataset"]
+
+#: name -> "module:attribute" in seqjepa.data (written by the data package).
+KNOWN_DATASETS: dict[str, str] = {
+    "3diebench": "seqjepa.data:ThreeDIEBench",
+    "cifar100": "seqjepa.data:AugmentedCIFAR100",
+    "tinyimagenet": "seqjepa.data:AugmentedTinyImageNet",
+    "stl10-saccades": "seqjepa.data:STL10Saccades",
+    "imagenet-saccades": "seqjepa.data:ImageNetSaccades",
+}
+
+
+def _resolve(name: str) -> Any:
+    spec = KNOWN_DATASETS.get(name, name)
+    module_name, sep, attr = spec.partition(":")
+    if not sep:
+        raise ConfigError(f"data.dataset: unknown dataset {name!r}; expected one of {sorted(KNOWN_DATASETS)} or 'module:callable'")
+    try:
+        module = importlib.import_module(module_name)
+        return getattr(module, attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"data.dataset {name!r} needs {spec}, which cannot be imported here: {exc}") from exc
+
+
+def build_dataset(recipe: Mapping[str, Any], root: Optional[str], split: str) -> Any:
+    """Build one split of the recipe's dataset and check it fits the model config."""
+    cfg = model_config(recipe)
+    data = recipe["data"]
+    factory = _resolve(data["dataset"])
+    kwargs: dict[str, Any] = dict(
+        split=split, num_views=data["num_views"], image_size=cfg.image_size,
+        mean=tuple(cfg.mean), std=tuple(cfg.std), seed=recipe["train"]["seed"],
+    )
+    kwargs.update(data["options"])
+    try:
+        params = inspect.signature(factory).parameters
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            kwargs = {k: v for k, v in kwargs.items() if k in params or k in data["options"]}
+    except (TypeError, ValueError):  # builtins without a signature
+        pass
+    dataset = factory(root, **kwargs)
+    check_dataset(dataset, recipe, split)
+    return dataset
+
+
+def check_dataset(dataset: Any, recipe: Mapping[str, Any], split: str) -> None:
+    """The dataset's M and A must be the recipe's: a mismatch would silently train another model."""
+    cfg = model_config(recipe)
+    where = f"dataset {recipe['data']['dataset']!r} ({split})"
+    m = getattr(dataset, "num_views", None)
+    if m != recipe["data"]["num_views"]:
+        raise ConfigError(f"{where}: num_views is {m!r}, the recipe's data.num_views is {recipe['data']['num_views']}")
+    a = getattr(dataset, "action_dim", None)
+    if a != cfg.action_dim:
+        raise ConfigError(f"{where}: action_dim is {a!r}, the model's action_dim is {cfg.action_dim}")
+    if not isinstance(getattr(dataset, "num_classes", None), int):
+        raise ConfigError(f"{where}: expected an integer num_classes attribute (the online linear probe needs it)")
+    if len(dataset) == 0:
+        raise ConfigError(f"{where}: the dataset is empty")

@@ -1,0 +1,579 @@
+"""The training loop: one process per device (torchrun for many), resumable from any step.
+
+Order of one step, as officially: forward (online encoder on the observed views, target encoder
+on the unseen view, aggregator, predictor; online probes on detached features) -> backward of the
+SSL loss plus the probe losses -> optimizer step -> EMA update of the target encoder. The
+learning rate is set per epoch (see :mod:`seqjepa.train.schedule`), the EMA momentum per step
+with the official "update, then set" order (see :mod:`seqjepa.train.ema`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import random
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ..errors import SeqJEPAError
+from ..fileio import atomic_write_text
+from ..model import SeqJEPA
+from ..version import __version__
+from .checkpoint import (
+    CHECKPOINT_FORMAT,
+    LAST_NAME,
+    RunLock,
+    capture_rng,
+    find_resumable,
+    load_checkpoint,
+    restore_rng,
+    save_checkpoint,
+)
+from .distributed import DistEnv, ShardedSampler, all_gather_objects, any_rank, init_distributed
+from .ema import TargetEMA
+from .probes import OnlineProbes, ProbeMetrics
+from .recipe import model_config, validate_recipe
+from .schedule import learning_rate
+
+__all__ = ["Trainer", "TrainResult", "NonFiniteLossError", "TrainStep", "train_step", "build_optimizer", "resolve_precision"]
+
+
+class NonFiniteLossError(SeqJEPAError, FloatingPointError):
+    """The loss became NaN or infinite; the run stopped and kept its last good checkpoint."""
+
+
+@dataclass
+class TrainResult:
+    """How a run ended: ``"completed"``, or ``"interrupted"`` (SIGTERM or ``max_steps``; resumable)."""
+
+    status: str
+    epoch: int
+    step_in_epoch: int
+    global_step: int
+    checkpoint: Optional[str]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+class TrainStep(nn.Module):
+    """Model + online probes in one module, so DistributedDataParallel wraps everything trained together."""
+
+    def __init__(self, model: SeqJEPA, probes: Optional[OnlineProbes]) -> None:
+        super().__init__()
+        self.model = model
+        self.probes = probes
+
+    def forward(self, views: torch.Tensor, actions: torch.Tensor, target: torch.Tensor):
+        cond = self.model.config.action_conditioned
+        out = self.model(views, actions if cond else None, target)
+        if self.probes is None:
+            return out.loss, None, None
+        second = out.z[:, 1] if out.z.shape[1] > 1 else out.target_embedding  # M=1: the target is view 1
+        logits, pred = self.probes(out.z_agg, torch.cat([out.z[:, 0], second.to(out.z.dtype)], dim=1))
+        return out.loss, logits, pred
+
+
+def resolve_precision(precision: str, device: torch.device) -> Optional[torch.dtype]:
+    """Autocast dtype for ``precision`` on ``device``; ``None`` means plain fp32."""
+    if precision == "fp32":
+        return None
+    if precision == "fp16":
+        return torch.float16
+    if precision == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    try:
+        supported = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        supported = False
+    return torch.bfloat16 if supported else None
+
+
+def build_optimizer(params: list[tuple[str, nn.Parameter]], optim: Mapping[str, Any], device: torch.device) -> torch.optim.Optimizer:
+    """Adam (as run for the transformed-view settings) or AdamW; weight decay only on ndim > 1.
+
+    The ``"paper"`` schedule always uses AdamW with ``paper_weight_decay``. Fused kernels are used
+    where this torch has them for the device, else the multi-tensor (foreach) path.
+    """
+    if optim["schedule"] == "paper":
+        kind, wd = "adamw", float(optim["paper_weight_decay"])
+    else:
+        kind, wd = optim["optimizer"], float(optim["weight_decay"])
+    decay = [p for _, p in params if p.ndim > 1]
+    rest = [p for _, p in params if p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}]
+    cls = torch.optim.AdamW if kind == "adamw" else torch.optim.Adam
+    kwargs = dict(lr=float(optim["initial_lr"]), betas=tuple(optim["betas"]))
+    try:
+        return cls(groups, fused=True, **kwargs)
+    except (RuntimeError, TypeError, ValueError):
+        return cls(groups, foreach=True, **kwargs)
+
+
+def train_step(
+    runner: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: "torch.amp.GradScaler",
+    ema: TargetEMA,
+    online_params: list[torch.Tensor],
+    target_params: list[torch.Tensor],
+    views: torch.Tensor,
+    target: torch.Tensor,
+    actions: torch.Tensor,
+    labels: torch.Tensor,
+    epoch: int,
+    autocast_dtype: Optional[torch.dtype],
+) -> tuple[torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
+    """One optimization step: forward (+ probes) -> backward -> optimizer -> EMA. Returns the detached SSL loss, logits, predictions."""
+    ctx = torch.autocast(views.device.type, dtype=autocast_dtype) if autocast_dtype is not None else contextlib.nullcontext()
+    with ctx:
+        ssl_loss, logits, pred = runner(views, actions, target)
+        total = ssl_loss
+        if logits is not None:
+            total = total + OnlineProbes.losses(logits, labels, pred, actions[:, 0])
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(total).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    ema.step(online_params, target_params, epoch)
+    return ssl_loss.detach(), (logits.detach() if logits is not None else None), (pred.detach() if pred is not None else None)
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def _worker_init(worker_id: int) -> None:
+    seed = torch.initial_seed() % (2**32)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def _to_device(batch: Mapping[str, torch.Tensor], device: torch.device) -> tuple[torch.Tensor, ...]:
+    nb = device.type == "cuda"
+    return tuple(batch[k].to(device, non_blocking=nb) for k in ("views", "target", "actions", "label"))
+
+
+def _fmt_time(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class Trainer:
+    """Trains one recipe into ``output_dir`` (checkpoints, metrics.jsonl, recipe.json).
+
+    Args:
+        recipe: a validated recipe (see :func:`seqjepa.train.recipe.load_recipe`).
+        output_dir: run directory; one run at a time (``.lock``).
+        data_root: dataset root passed to the dataset factory.
+        resume: ``None`` (fresh run; refuses a directory that already has checkpoints),
+            ``"auto"`` (newest valid checkpoint there, else fresh) or a checkpoint path.
+        device: ``"cpu"``/``"cuda"``; default CUDA when available.
+        train_dataset, val_dataset: ready datasets instead of the recipe's (tests, notebooks).
+        log: where progress lines go (rank 0 only).
+    """
+
+    def __init__(
+        self,
+        recipe: dict[str, Any],
+        output_dir: str | os.PathLike[str],
+        *,
+        data_root: Optional[str] = None,
+        resume: Optional[str] = None,
+        device: Optional[str] = None,
+        train_dataset: Any = None,
+        val_dataset: Any = None,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        validate_recipe(recipe)
+        self.recipe = recipe
+        self.output_dir = Path(output_dir)
+        self.data_root = data_root
+        self.resume = resume
+        self.device_request = device
+        self.train_dataset = train_dataset
+        self.val_dataset = val_dataset
+        self._log = log
+        self._stop_signal = threading.Event()
+        self._tb: Any = None
+
+    # ------------------------------------------------------------------ helpers
+    def log(self, message: str) -> None:
+        if self.env.is_main:
+            self._log(message)
+
+    def _handle_sigterm(self, signum: int, frame: Any) -> None:
+        self._stop_signal.set()
+
+    def _datasets(self) -> tuple[Any, Any]:
+        from .datasets import build_dataset, check_dataset
+
+        train, val = self.train_dataset, self.val_dataset
+        split = self.recipe["data"]["val_split"]
+        if train is None:
+            train = build_dataset(self.recipe, self.data_root, "train")
+        else:
+            check_dataset(train, self.recipe, "train")
+        if val is None and split:
+            val = build_dataset(self.recipe, self.data_root, split)
+        elif val is not None:
+            check_dataset(val, self.recipe, "val")
+        return train, val
+
+    # ------------------------------------------------------------------ main
+    def run(self) -> TrainResult:
+        """Train until the recipe's last epoch, a SIGTERM or ``train.max_steps``; see :class:`TrainResult`."""
+        self.env = init_distributed(self.device_request)
+        lock = RunLock(self.output_dir) if self.env.is_main else None
+        if lock is not None:
+            lock.acquire()
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, self._handle_sigterm)
+        try:
+            return self._run()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+            if self._tb is not None:
+                self._tb.close()
+            if lock is not None:
+                lock.release()
+
+    def _setup(self) -> None:
+        r, t, env = self.recipe, self.recipe["train"], self.env
+        cfg = model_config(r)
+        if t["deterministic"]:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True)
+            torch.backends.cudnn.deterministic = True
+            torch.backends.cudnn.benchmark = False
+        elif env.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = t["tf32"]
+        torch.backends.cudnn.allow_tf32 = t["tf32"]
+        # the same seed everywhere for the initial weights (DDP also broadcasts rank 0's), then a per-rank stream
+        _seed_everything(t["seed"])
+        self.train_ds, self.val_ds = self._datasets()
+        model = SeqJEPA(cfg)
+        probes = None
+        if t["probes"]:
+            probes = OnlineProbes(cfg.token_dim, cfg.encoder_dim, cfg.action_dim, int(self.train_ds.num_classes), t["probe_hidden"])
+        step = TrainStep(model, probes).to(env.device)
+        if t["channels_last"]:
+            step = step.to(memory_format=torch.channels_last)
+        if t["sync_batchnorm"] and env.distributed:
+            step = nn.SyncBatchNorm.convert_sync_batchnorm(step)
+        self.step_module = step
+        self.model = step.model
+        self.probes = step.probes
+        trainable = [(n, p) for n, p in step.named_parameters() if p.requires_grad]
+        self.optimizer = build_optimizer(trainable, r["optim"], env.device)
+        self.autocast_dtype = resolve_precision(t["precision"], env.device)
+        self.scaler = torch.amp.GradScaler(env.device.type, enabled=self.autocast_dtype == torch.float16)
+        self.ema = TargetEMA(t["ema_base"], t["epochs"])
+        self.online_params = list(model.encoder.parameters())
+        self.target_params = list(model.target_encoder.parameters()) if model.target_encoder is not None else []
+        runner: nn.Module = step
+        if env.distributed:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            # the target encoder gets no gradients: keep its parameters out of DDP's buckets
+            ignore = [f"model.{n}" for n, _ in model.named_parameters() if n.startswith("target_encoder.")]
+            DDP._set_params_and_buffers_to_ignore_for_model(step, ignore)
+            ids = [env.device.index] if env.device.type == "cuda" else None
+            runner = DDP(step, device_ids=ids)
+        if t["compile"]:
+            runner = torch.compile(runner)
+        self.runner = runner
+        self.epoch, self.step_in_epoch, self.global_step = 0, 0, 0
+        self.last_metrics: dict[str, Any] = {}
+
+    def _resume(self) -> None:
+        t, env = self.recipe["train"], self.env
+        state, path = None, None
+        if self.resume == "auto":
+            found, state, skipped = find_resumable(self.output_dir)
+            for reason in skipped:
+                self.log(f"resume: skipping unusable checkpoint: {reason}")
+            path = found
+        elif self.resume:
+            path = Path(self.resume)
+            state = load_checkpoint(path)
+        else:
+            existing = [p.name for p in self.output_dir.glob("*.pt")] if self.output_dir.is_dir() else []
+            if existing:
+                raise ValueError(
+                    f"--output {self.output_dir} already holds checkpoints ({', '.join(sorted(existing))}); "
+                    "pass --resume auto to continue that run, or choose an empty directory"
+                )
+        if state is None:
+            _seed_everything(t["seed"] + env.rank)
+            self.log("starting a fresh run" + (" (no usable checkpoint found)" if self.resume == "auto" else ""))
+            return
+        saved_world = int(state.get("world_size", 1))
+        if state["step_in_epoch"] and saved_world != env.world_size:
+            raise ValueError(
+                f"--resume {path}: the checkpoint was saved mid-epoch by {saved_world} processes; resuming it with "
+                f"{env.world_size} would change which samples are skipped. Resume with {saved_world} processes, "
+                "or from an end-of-epoch checkpoint"
+            )
+        if state["recipe"]["model"] != self.recipe["model"]:
+            raise ValueError(f"--resume {path}: the checkpoint's model section differs from the recipe's")
+        self.model.load_state_dict(state["model"])
+        if self.probes is not None:
+            if state.get("probes") is None:
+                raise ValueError(f"--resume {path}: the checkpoint has no online probes but train.probes is true")
+            self.probes.load_state_dict(state["probes"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.ema.load_state_dict(state["ema"])
+        self.epoch, self.step_in_epoch, self.global_step = int(state["epoch"]), int(state["step_in_epoch"]), int(state["global_step"])
+        self.last_metrics = dict(state.get("metrics") or {})
+        rngs = state["rng"]
+        if env.rank < len(rngs) and saved_world == env.world_size:
+            restore_rng(rngs[env.rank])
+        else:
+            _seed_everything(t["seed"] + env.rank + 7919 * self.global_step)
+        self.log(f"resumed from {path}: epoch {self.epoch + 1}, {self.step_in_epoch} batches into it, step {self.global_step}")
+
+    def _state(self) -> dict[str, Any]:
+        rngs = all_gather_objects(capture_rng())
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "seqjepa_version": __version__,
+            "recipe": self.recipe,
+            "world_size": self.env.world_size,
+            "epoch": self.epoch,
+            "step_in_epoch": self.step_in_epoch,
+            "global_step": self.global_step,
+            "model": self.model.state_dict(),
+            "probes": self.probes.state_dict() if self.probes is not None else None,
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            "ema": self.ema.state_dict(),
+            "rng": rngs,
+            "metrics": self.last_metrics,
+        }
+
+    def _save(self, names: list[str]) -> Optional[str]:
+        """Write the state to each of ``names`` (rank 0); every rank learns whether it worked."""
+        state = self._state()
+        error: Optional[BaseException] = None
+        if self.env.is_main:
+            try:
+                for name in names:
+                    save_checkpoint(self.output_dir / name, state)
+            except OSError as exc:
+                error = exc
+        if any_rank(error is not None, self.env.device):
+            if error is not None:
+                raise error
+            raise SeqJEPAError("rank 0 could not write a checkpoint; stopping")
+        return str(self.output_dir / names[0])
+
+    def _check_finite(self, bad: torch.Tensor, where: str) -> None:
+        if any_rank(bool(bad.item()), self.env.device):
+            found, _, _ = find_resumable(self.output_dir)
+            keep = f"the last good checkpoint is {found}" if found else "no checkpoint had been written yet"
+            raise NonFiniteLossError(
+                f"the training loss became NaN or infinite ({where}); the run stopped without saving the "
+                f"diverged state; {keep}. Lower optim.lr, use train.precision=fp32 or check the data"
+            )
+
+    def _append_metrics(self, record: dict[str, Any]) -> None:
+        if not self.env.is_main:
+            return
+        line = json.dumps(record, sort_keys=True) + "\n"
+        with open(self.output_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(line)  # one write per record: a crash loses at most this line
+            fh.flush()
+        if self._tb is not None:
+            for key, value in record.items():
+                if isinstance(value, (int, float)) and key not in ("epoch", "global_step"):
+                    self._tb.add_scalar(key, value, record.get("global_step", 0))
+
+    def _open_tensorboard(self) -> None:
+        if not (self.recipe["train"]["tensorboard"] and self.env.is_main):
+            return
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            self.log("train.tensorboard is true but the tensorboard package is not installed: logging to metrics.jsonl only")
+            return
+        self._tb = SummaryWriter(log_dir=str(self.output_dir / "tensorboard"))
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.env.device.type, dtype=self.autocast_dtype)
+
+    def _loader(self, dataset: Any, sampler: ShardedSampler, batch_size: int, drop_last: bool, epoch: int) -> DataLoader:
+        t = self.recipe["train"]
+        g = torch.Generator().manual_seed(t["seed"] * 7_919 + epoch * 104_729 + self.env.rank)
+        return DataLoader(
+            dataset, batch_size=batch_size, sampler=sampler, num_workers=t["num_workers"], drop_last=drop_last,
+            pin_memory=self.env.device.type == "cuda", generator=g, worker_init_fn=_worker_init,
+        )
+
+    # ------------------------------------------------------------------ the loop
+    def _run(self) -> TrainResult:
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self._setup()
+        self._resume()
+        r, t, env = self.recipe, self.recipe["train"], self.env
+        if env.is_main:
+            atomic_write_text(self.output_dir / "recipe.json", json.dumps(r, indent=2, sort_keys=True) + "\n")
+        self._open_tensorboard()
+        batch, epochs = t["batch_size"], t["epochs"]
+        sampler = ShardedSampler(len(self.train_ds), rank=env.rank, world_size=env.world_size, shuffle=True, seed=t["seed"])
+        steps_per_epoch = (len(self.train_ds) + env.world_size - 1) // env.world_size // batch
+        if steps_per_epoch < 1:
+            raise ValueError(
+                f"train.batch_size: {batch} per process x {env.world_size} processes is more than the "
+                f"{len(self.train_ds)} training sequences; no full batch per epoch"
+            )
+        cfg = self.model.config
+        views_per_seq = self.recipe["data"]["num_views"] + 1
+        bad = torch.zeros((), dtype=torch.bool, device=env.device)
+        steps_this_process = 0
+        ckpt_path: Optional[str] = None
+        eager_check = env.device.type == "cpu"
+        self.log(
+            f"training {r['name']} on {env.world_size} x {env.device.type} ({self.autocast_dtype or torch.float32}), "
+            f"{len(self.train_ds)} sequences, {steps_per_epoch} steps/epoch, epochs {self.epoch + 1}..{epochs}"
+        )
+        while self.epoch < epochs:
+            epoch = self.epoch
+            lr = learning_rate(
+                epoch, epochs=epochs, lr=r["optim"]["lr"], initial_lr=r["optim"]["initial_lr"],
+                warmup_epochs=r["optim"]["warmup_epochs"], min_lr=r["optim"]["min_lr"], schedule=r["optim"]["schedule"],
+            )
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            if hasattr(self.train_ds, "set_epoch"):
+                self.train_ds.set_epoch(epoch)
+            sampler.set_epoch(epoch, skip=self.step_in_epoch * batch)
+            loader = self._loader(self.train_ds, sampler, batch, True, epoch)
+            self.step_module.train()
+            train_metrics = ProbeMetrics(cfg.action_dim, env.device) if self.probes is not None else None
+            loss_sum = torch.zeros((), dtype=torch.float64, device=env.device)
+            loss_count = 0
+            window_loss = torch.zeros((), dtype=torch.float64, device=env.device)
+            window_steps, window_start = 0, time.perf_counter()
+            epoch_start = time.perf_counter()
+            interrupted = False
+            for data in loader:
+                if self.step_in_epoch >= steps_per_epoch:
+                    break
+                views, target, actions, labels = _to_device(data, env.device)
+                ssl_loss, logits, pred = train_step(
+                    self.runner, self.optimizer, self.scaler, self.ema, self.online_params, self.target_params,
+                    views, target, actions, labels, epoch, self.autocast_dtype,
+                )
+                detached = ssl_loss.detach()
+                bad |= ~torch.isfinite(detached)
+                if eager_check and bool(bad):
+                    self._check_finite(bad, f"epoch {epoch + 1}, step {self.step_in_epoch + 1}")
+                loss_sum += detached.double()
+                window_loss += detached.double()
+                loss_count += 1
+                window_steps += 1
+                if train_metrics is not None:
+                    train_metrics.update(logits, labels, pred, actions[:, 0])
+                self.step_in_epoch += 1
+                self.global_step += 1
+                steps_this_process += 1
+                if t["log_every"] and self.global_step % t["log_every"] == 0:
+                    self._check_finite(bad, f"by step {self.global_step}")
+                    elapsed = time.perf_counter() - window_start
+                    seqs = window_steps * batch * env.world_size
+                    left = (epochs - epoch) * steps_per_epoch - self.step_in_epoch
+                    eta = elapsed / max(1, window_steps) * left
+                    self.log(
+                        f"epoch {epoch + 1}/{epochs} step {self.step_in_epoch}/{steps_per_epoch} "
+                        f"loss {window_loss.item() / window_steps:.4f} lr {lr:.2e} "
+                        f"{seqs * views_per_seq / max(elapsed, 1e-9):.1f} img/s ETA {_fmt_time(eta)}"
+                    )
+                    window_loss.zero_()
+                    window_steps, window_start = 0, time.perf_counter()
+                stop = any_rank(self._stop_signal.is_set(), env.device)
+                limit = bool(t["max_steps"]) and steps_this_process >= t["max_steps"]
+                if stop or limit:
+                    interrupted = True
+                    break
+                if t["checkpoint_every_steps"] and self.global_step % t["checkpoint_every_steps"] == 0 and self.step_in_epoch < steps_per_epoch:
+                    self._check_finite(bad, f"by step {self.global_step}")
+                    ckpt_path = self._save([LAST_NAME])
+            if interrupted and self.step_in_epoch < steps_per_epoch:
+                self._check_finite(bad, f"by step {self.global_step}")
+                ckpt_path = self._save([LAST_NAME])
+                why = "SIGTERM" if self._stop_signal.is_set() else f"train.max_steps={t['max_steps']}"
+                self.log(f"stopped on {why} at epoch {epoch + 1}, step {self.step_in_epoch}; saved {ckpt_path} (resume with --resume auto)")
+                return TrainResult("interrupted", self.epoch, self.step_in_epoch, self.global_step, ckpt_path, self.last_metrics)
+            self._check_finite(bad, f"epoch {epoch + 1}")
+            # ---- end of epoch: metrics, then checkpoints
+            record: dict[str, Any] = {
+                "epoch": epoch + 1, "global_step": self.global_step, "lr": lr, "ema_momentum": self.ema.momentum,
+                "epoch_time_s": time.perf_counter() - epoch_start,
+            }
+            total_loss = loss_sum.clone()
+            counts = torch.tensor([float(loss_count)], dtype=torch.float64, device=env.device)
+            if env.distributed:
+                import torch.distributed as dist
+
+                dist.all_reduce(total_loss)
+                dist.all_reduce(counts)
+            record["loss"] = total_loss.item() / max(1.0, counts.item())
+            if train_metrics is not None:
+                train_metrics.all_reduce()
+                m = train_metrics.compute()
+                record["train_probe_acc"], record["train_probe_r2"] = m["acc"], m["r2"]
+            if self.val_ds is not None and self.probes is not None:
+                m = self._validate(epoch)
+                record["val_probe_acc"], record["val_probe_r2"] = m["acc"], m["r2"]
+            self.last_metrics = record
+            self.epoch, self.step_in_epoch = epoch + 1, 0
+            names = [LAST_NAME]
+            if (t["checkpoint_every"] and self.epoch % t["checkpoint_every"] == 0) or self.epoch == epochs:
+                names.append(f"epoch_{self.epoch}.pt")
+            ckpt_path = self._save(names)
+            self._append_metrics(record)
+            summary = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items())
+            self.log(f"epoch {epoch + 1}/{epochs} done: {summary}")
+            if interrupted:  # the stop came on the epoch's last step: the epoch-end checkpoint is the one to resume
+                return TrainResult("interrupted", self.epoch, 0, self.global_step, ckpt_path, record)
+        return TrainResult("completed", self.epoch, 0, self.global_step, ckpt_path, self.last_metrics)
+
+    @torch.no_grad()
+    def _validate(self, epoch: int) -> dict[str, float]:
+        env, t = self.env, self.recipe["train"]
+        if hasattr(self.val_ds, "set_epoch"):
+            self.val_ds.set_epoch(0)  # the same validation draws every epoch
+        sampler = ShardedSampler(len(self.val_ds), rank=env.rank, world_size=env.world_size, shuffle=False, pad=False)
+        loader = self._loader(self.val_ds, sampler, t["batch_size"], False, 0)
+        self.step_module.eval()
+        metrics = ProbeMetrics(self.model.config.action_dim, env.device)
+        for data in loader:
+            views, target, actions, labels = _to_device(data, env.device)
+            with self._autocast():
+                _, logits, pred = self.step_module(views, actions, target)
+            metrics.update(logits.float(), labels, pred.float(), actions[:, 0])
+        self.step_module.train()
+        metrics.all_reduce()
+        return metrics.compute()

@@ -1,0 +1,199 @@
+"""Training recipes: one JSON file per setting with ``model``, ``data``, ``optim`` and ``train`` sections.
+
+A recipe is read, merged over :data:`DEFAULTS` (so every knob has a documented value), overridden
+with ``--set section.key=value`` and validated; unknown sections or keys are errors, never ignored.
+The ``model`` section is a :class:`~seqjepa.config.SeqJEPAConfig`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from ..config import SeqJEPAConfig
+from ..errors import ConfigError
+from .schedule import SCHEDULES
+
+__all__ = ["DEFAULTS", "list_recipes", "load_recipe", "recipe_from_dict", "apply_overrides", "validate_recipe", "model_config"]
+
+#: Every data/optim/train key with its default. Recipes only state what differs.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "data": {
+        "dataset": "3diebench",        # a known name (see seqjepa.train.datasets) or "module:callable"
+        "num_views": 3,                # M: observed views per sequence (the target view comes on top)
+        "val_split": "val",            # split used for the online-probe metrics; null: no validation
+        "options": {},                 # extra keyword arguments for the dataset constructor
+    },
+    "optim": {
+        "schedule": "as_run",          # "as_run" (official code) | "paper" (flags: AdamW + cosine)
+        "optimizer": "adam",           # "adam" | "adamw" (as_run); "paper" always uses AdamW
+        "lr": 4e-4,
+        "initial_lr": 1e-5,            # warm-up start
+        "warmup_epochs": 20,
+        "min_lr": 1e-5,                # end of the cosine ("paper" only)
+        "weight_decay": 0.0,           # applied to parameters with ndim > 1 only
+        "paper_weight_decay": 1e-3,    # weight decay of the "paper" schedule
+        "betas": [0.9, 0.999],
+    },
+    "train": {
+        "epochs": 1000,
+        "batch_size": 128,             # per process (per GPU), as the official --distributed scripts
+        "seed": 42,
+        "num_workers": 8,
+        "ema": True,                   # EMA target encoder (official --ema); false: stop-grad online target
+        "ema_base": 0.996,
+        "precision": "auto",           # "auto" (bf16 where supported) | "bf16" | "fp16" | "fp32"
+        "channels_last": True,
+        "compile": False,              # torch.compile the training step
+        "sync_batchnorm": False,
+        "deterministic": False,        # torch.use_deterministic_algorithms + cudnn.deterministic
+        "tf32": True,
+        "probes": True,
+        "probe_hidden": 1024,
+        "log_every": 50,               # steps between progress lines
+        "checkpoint_every": 50,        # epochs between kept epoch_N.pt files (last.pt: every epoch)
+        "checkpoint_every_steps": 0,   # also refresh last.pt every N steps (0: only at epoch ends)
+        "tensorboard": False,          # write TensorBoard events if the package is installed
+        "max_steps": 0,                # stop (saving last.pt) after this many steps in this process; 0: no limit
+    },
+}
+
+_SECTIONS = ("name", "description", "source", "model", "data", "optim", "train")
+_RECIPE_DIR = "recipes"
+
+
+def list_recipes() -> list[str]:
+    """Names of the recipes shipped with the package, sorted."""
+    folder = resources.files(__package__) / _RECIPE_DIR
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def load_recipe(name_or_path: str | os.PathLike[str], overrides: Iterable[str] = ()) -> dict[str, Any]:
+    """Read a shipped recipe by name or a JSON file by path; apply ``key=value`` overrides; validate."""
+    text = str(name_or_path)
+    path = Path(text)
+    if path.suffix == ".json" or path.exists():
+        if not path.is_file():
+            raise FileNotFoundError(f"--recipe: no recipe file at {text}")
+        raw = path.read_text(encoding="utf-8")
+        where = text
+    else:
+        candidate = resources.files(__package__) / _RECIPE_DIR / f"{text}.json"
+        if not candidate.is_file():
+            raise ValueError(f"--recipe: unknown recipe {text!r}; shipped recipes are {list_recipes()} (or give a .json path)")
+        raw = candidate.read_text(encoding="utf-8")
+        where = f"recipe {text!r}"
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where} is not valid JSON: {exc}") from exc
+    recipe = _merge_defaults(data, where)
+    apply_overrides(recipe, overrides)
+    validate_recipe(recipe)
+    return recipe
+
+
+def recipe_from_dict(data: Mapping[str, Any], overrides: Iterable[str] = ()) -> dict[str, Any]:
+    """Merge a recipe given as a dict over :data:`DEFAULTS`, apply overrides, validate."""
+    recipe = _merge_defaults(dict(data), "recipe")
+    apply_overrides(recipe, overrides)
+    validate_recipe(recipe)
+    return recipe
+
+
+def _merge_defaults(data: Any, where: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a JSON object, got {type(data).__name__}")
+    unknown = sorted(set(data) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown section(s) {unknown}; expected {list(_SECTIONS)}")
+    recipe: dict[str, Any] = {"name": data.get("name", "custom"), "description": data.get("description", "")}
+    if "source" in data:
+        recipe["source"] = data["source"]
+    recipe["model"] = dict(data.get("model", {}))
+    for section, defaults in DEFAULTS.items():
+        given = data.get(section, {})
+        if not isinstance(given, dict):
+            raise ConfigError(f"{where}: section {section!r} must be an object, got {type(given).__name__}")
+        bad = sorted(set(given) - set(defaults))
+        if bad:
+            raise ConfigError(f"{where}: unknown key(s) {bad} in section {section!r}; known: {sorted(defaults)}")
+        merged = copy.deepcopy(defaults)
+        merged.update(copy.deepcopy(given))
+        recipe[section] = merged
+    return recipe
+
+
+def apply_overrides(recipe: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Apply ``section.key=value`` (value parsed as JSON, else taken as a string) in place."""
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        parts = key.split(".")
+        if not sep or len(parts) < 2 or not all(parts):
+            raise ValueError(f"--set: expected SECTION.KEY=VALUE (e.g. train.epochs=10), got {item!r}")
+        section = parts[0]
+        if section not in ("model", "data", "optim", "train"):
+            raise ValueError(f"--set {item!r}: unknown section {section!r}; expected model, data, optim or train")
+        if section != "model" and parts[1] not in DEFAULTS[section]:
+            raise ValueError(f"--set {item!r}: unknown key {parts[1]!r} in {section!r}; known: {sorted(DEFAULTS[section])}")
+        try:
+            parsed: Any = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        node = recipe[section]
+        for p in parts[1:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"--set {item!r}: {p!r} is not an object")
+        node[parts[-1]] = parsed
+    return recipe
+
+
+def model_config(recipe: Mapping[str, Any]) -> SeqJEPAConfig:
+    """The recipe's model section as a validated config."""
+    try:
+        return SeqJEPAConfig.from_dict(recipe["model"])
+    except ConfigError as exc:
+        raise ConfigError(f"recipe {recipe.get('name')!r}, section 'model': {exc}") from exc
+
+
+def _check(cond: bool, message: str) -> None:
+    if not cond:
+        raise ConfigError(message)
+
+
+def validate_recipe(recipe: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` naming the field for anything out of range or clashing."""
+    cfg = model_config(recipe)
+    d, o, t = recipe["data"], recipe["optim"], recipe["train"]
+    _check(isinstance(d["dataset"], str) and d["dataset"], f"data.dataset: expected a name, got {d['dataset']!r}")
+    _check(isinstance(d["num_views"], int) and d["num_views"] >= 1, f"data.num_views: expected an integer >= 1, got {d['num_views']!r}")
+    _check(isinstance(d["options"], dict), f"data.options: expected an object, got {d['options']!r}")
+    _check(o["schedule"] in SCHEDULES, f"optim.schedule: expected one of {SCHEDULES}, got {o['schedule']!r}")
+    _check(o["optimizer"] in ("adam", "adamw"), f"optim.optimizer: expected 'adam' or 'adamw', got {o['optimizer']!r}")
+    for key in ("lr", "initial_lr", "min_lr", "weight_decay", "paper_weight_decay"):
+        v = o[key]
+        _check(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0, f"optim.{key}: expected a number >= 0, got {v!r}")
+    _check(isinstance(o["warmup_epochs"], int) and o["warmup_epochs"] >= 0, f"optim.warmup_epochs: expected an integer >= 0, got {o['warmup_epochs']!r}")
+    _check(isinstance(o["betas"], list) and len(o["betas"]) == 2, f"optim.betas: expected two numbers, got {o['betas']!r}")
+    for key in ("epochs", "batch_size"):
+        _check(isinstance(t[key], int) and not isinstance(t[key], bool) and t[key] >= 1, f"train.{key}: expected an integer >= 1, got {t[key]!r}")
+    for key in ("num_workers", "seed", "log_every", "checkpoint_every", "checkpoint_every_steps", "max_steps", "probe_hidden"):
+        _check(isinstance(t[key], int) and not isinstance(t[key], bool) and t[key] >= 0, f"train.{key}: expected an integer >= 0, got {t[key]!r}")
+    for key in ("ema", "channels_last", "compile", "sync_batchnorm", "deterministic", "tf32", "probes", "tensorboard"):
+        _check(isinstance(t[key], bool), f"train.{key}: expected true or false, got {t[key]!r}")
+    _check(t["precision"] in ("auto", "bf16", "fp16", "fp32"), f"train.precision: expected auto, bf16, fp16 or fp32, got {t['precision']!r}")
+    _check(0.0 <= t["ema_base"] <= 1.0, f"train.ema_base: expected a momentum in [0, 1], got {t['ema_base']!r}")
+    _check(
+        t["ema"] == cfg.use_target_encoder,
+        f"train.ema ({t['ema']}) clashes with model.use_target_encoder ({cfg.use_target_encoder}): set both the same way",
+    )
+    _check(
+        d["num_views"] == cfg.train_seq_len,
+        f"data.num_views ({d['num_views']}) clashes with model.train_seq_len ({cfg.train_seq_len}): set both to M_tr",
+    )
+    _check(t["batch_size"] >= 2, f"train.batch_size: BatchNorm needs at least 2 sequences per process, got {t['batch_size']}")
