@@ -220,3 +220,16 @@ def test_bad_inputs_name_the_argument(model):
         model.equivariant_embedding(views.double())
     with pytest.raises(ValueError, match="images: expected a floating-point"):
         model.equivariant_embedding(views.to(torch.uint8))
+
+
+def test_forward_can_skip_the_value_scan_but_not_the_shape_checks(model):
+    model.train()
+    views, actions = _views(m=3)
+    views[0, 0, 0, 0, 0] = float("nan")
+    target = torch.randn(3, 3, 16, 16)
+    with pytest.raises(ValueError, match="views: expected finite values"):
+        model(views, actions, target)
+    out = model(views, actions, target, check_values=False)
+    assert not torch.isfinite(out.loss)  # the trainer's loss check is what catches it then
+    with pytest.raises(ValueError, match="actions: expected shape"):
+        model(views, actions[:, :2], target, check_values=False)

@@ -14,6 +14,7 @@ draws are a deterministic function of (seed, epoch, index).
 """
 
 from .augmented import AugmentedSequences, ParametricAugment, blur_kernel_size
+from .named import cifar100_sequences, imagenet_saccades, split_folder, stl10_saccades, tinyimagenet_sequences
 from .saccades import SaccadeSequences, center_bias_saliency
 from .synthetic import SHAPE_CLASSES, make_toy_3diebench
 from .three_die_bench import THREEDIEBENCH_MEAN, THREEDIEBENCH_STD, ThreeDIEBench
@@ -29,4 +30,9 @@ __all__ = [
     "blur_kernel_size",
     "SaccadeSequences",
     "center_bias_saliency",
+    "split_folder",
+    "cifar100_sequences",
+    "tinyimagenet_sequences",
+    "stl10_saccades",
+    "imagenet_saccades",
 ]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 import numpy as np
+from PIL import Image
 import torch
 from torch.utils.data import Dataset
 
@@ -92,6 +93,8 @@ class SaccadeSequences(Dataset):
         saliency: maps (see the module docstring) or None for the centre-bias fallback.
         log_density: the maps hold log densities (DeepGaze's output): exponentiate them first.
         ior: inhibition-of-return half-side in pixels (default ``round(16 * image_size / 96)``).
+        resize_images: resize (bilinear) images of any size to image_size x image_size first (ImageNet);
+            the official ImageNet trainer uses RandomResizedCrop(224) instead, a simplification here.
         mean, std: normalization of the glimpses (default STL-10's).
         seed: base of every draw; item i in epoch e uses ``default_rng([seed, e, i])``.
     """
@@ -108,6 +111,7 @@ class SaccadeSequences(Dataset):
         saliency=None,
         log_density: bool = False,
         ior: Optional[int] = None,
+        resize_images: bool = False,
         mean: Sequence[float] = STL10_MEAN,
         std: Sequence[float] = STL10_STD,
         seed: int = 0,
@@ -123,6 +127,7 @@ class SaccadeSequences(Dataset):
         if any(s <= 0 for s in self.std):
             raise ValueError(f"std: expected positive values, got {self.std}")
         self.log_density = bool(log_density)
+        self.resize_images = bool(resize_images)
         self.seed = int(seed)
         self.epoch = 0
         self.action_space = get_action_space("saccade")
@@ -191,6 +196,8 @@ class SaccadeSequences(Dataset):
         index = check_index(index, len(self.source))
         m = self.num_views if num_views is None else positive_int("num_views", num_views)
         image = self.source.image(index)
+        if self.resize_images and image.shape[:2] != (self.image_size, self.image_size):
+            image = np.asarray(Image.fromarray(image).resize((self.image_size, self.image_size), Image.BILINEAR))
         if image.shape[:2] != (self.image_size, self.image_size):
             raise ValueError(
                 f"image_size: image {self.source.name(index)} is {image.shape[1]}x{image.shape[0]}, "

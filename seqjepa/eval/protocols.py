@@ -138,26 +138,11 @@ def default_dataset(protocol: Protocol, root: str, split: str, num_views: int, c
     if protocol.dataset == "3diebench":
         return data.ThreeDIEBench(root, split=split, num_views=num_views, action_space=protocol.action_space,
                                   image_size=config.image_size, mean=config.mean, std=config.std, seed=seed)
-    folder = _split_folder(root, split)
+    common = dict(split=split, num_views=num_views, image_size=config.image_size, mean=config.mean, std=config.std, seed=seed)
     if protocol.dataset == "stl10":
-        return data.SaccadeSequences(folder, num_views=num_views, patch_size=config.image_size,
-                                     mean=config.mean, std=config.std, seed=seed)
-    # CIFAR-100 and Tiny ImageNet as image folders: ROOT/<split>/<class>/<image>
-    return data.AugmentedSequences(folder, num_views=num_views, image_size=config.image_size,
-                                   action_space=protocol.action_space or "augmentation", mean=config.mean, std=config.std, seed=seed)
-
-
-def _split_folder(root: str, split: str) -> str:
-    """ROOT/<split> of an image-folder dataset; the evaluation split may be called val or test."""
-    candidates = [split] + (["test"] if split == "val" else [])
-    for name in candidates:
-        path = os.path.join(root, name)
-        if os.path.isdir(path):
-            return path
-    raise FileNotFoundError(
-        f"data_root: expected an image folder {os.path.join(root, split)}/<class>/<image>"
-        + (f" (or {os.path.join(root, 'test')})" if split == "val" else "")
-    )
+        return data.stl10_saccades(root, **common)
+    builder = data.cifar100_sequences if protocol.dataset == "cifar100" else data.tinyimagenet_sequences
+    return builder(root, action_space=protocol.action_space or "augmentation", **common)
 
 
 # ---------------------------------------------------------------- targets

@@ -20,10 +20,10 @@ __all__ = ["KNOWN_DATASETS", "build_dataset", "check_dataset"]
 #: name -> "module:attribute" in seqjepa.data (written by the data package).
 KNOWN_DATASETS: dict[str, str] = {
     "3diebench": "seqjepa.data:ThreeDIEBench",
-    "cifar100": "seqjepa.data:AugmentedCIFAR100",
-    "tinyimagenet": "seqjepa.data:AugmentedTinyImageNet",
-    "stl10-saccades": "seqjepa.data:STL10Saccades",
-    "imagenet-saccades": "seqjepa.data:ImageNetSaccades",
+    "cifar100": "seqjepa.data:cifar100_sequences",
+    "tinyimagenet": "seqjepa.data:tinyimagenet_sequences",
+    "stl10-saccades": "seqjepa.data:stl10_saccades",
+    "imagenet-saccades": "seqjepa.data:imagenet_saccades",
 }
 
 

@@ -76,7 +76,8 @@ class TrainStep(nn.Module):
 
     def forward(self, views: torch.Tensor, actions: torch.Tensor, target: torch.Tensor):
         cond = self.model.config.action_conditioned
-        out = self.model(views, actions if cond else None, target)
+        # the loss is checked for NaN/Inf each step, so the per-step input scan (a GPU sync) is skipped
+        out = self.model(views, actions if cond else None, target, check_values=False)
         if self.probes is None:
             return out.loss, None, None
         second = out.z[:, 1] if out.z.shape[1] > 1 else out.target_embedding  # M=1: the target is view 1
