@@ -1,0 +1,584 @@
+"""``seqjepa demo``: seq-JEPA at work on a few shipped views, offline, in seconds on a CPU.
+
+What it shows, with any rotation model (the default is :data:`seqjepa.DEFAULT_MODEL`):
+
+1. the example: one object seen from 4 views (``seqjepa/assets``, written by
+   ``examples/assets/make_assets.py``); the first 3 are observed, the last is held out;
+2. the relative rotations between the views (:func:`seqjepa.actions.get_action_space`);
+3. the equivariant embeddings ``z`` of the observed views and the invariant ``z_AGG`` of the sequence;
+4. the prediction of the held-out view's embedding from ``z_AGG`` and the true action, its cosine
+   with the held-out view's actual embedding, against the cosines random actions give;
+5. the nearest shape classes: ``z_AGG`` against the class centroids of a small gallery of
+   procedural objects rendered in memory (:mod:`seqjepa.data.synthetic`);
+6. a PNG (drawn with PIL only): the views, a PCA of ``z`` for the example object turned about the
+   vertical axis (coloured by the angle) and a PCA of the gallery's ``z_AGG`` (coloured by class).
+"""
+
+from __future__ import annotations
+
+import colorsys
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .errors import WeightsNotAvailableError
+
+__all__ = [
+    "ASSETS_DIR",
+    "EXAMPLE_FILE",
+    "DEFAULT_OUT",
+    "FIGURE_SIZE",
+    "Example",
+    "Gallery",
+    "DemoResult",
+    "load_example",
+    "render_gallery",
+    "run_demo",
+    "draw_figure",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: The shipped example views (a link to the repository's ``examples/assets`` in a checkout).
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+EXAMPLE_FILE = "example.json"
+DEFAULT_OUT = "seqjepa-demo.png"
+#: Width and height of the figure :func:`draw_figure` writes.
+FIGURE_SIZE = (1320, 640)
+
+_ROTATION_SPACES = ("rotation", "rotation_color")  # the action spaces that read 3DIEBench's 7-d latent
+_CLASS_COLORS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40),
+                 (148, 103, 189), (140, 86, 75), (227, 119, 194), (23, 190, 207))
+
+
+# ----------------------------------------------------------------------------- inputs
+@dataclass
+class Example:
+    """The shipped example: views of one object and the 7-d 3DIEBench latent of each."""
+
+    images: list  # PIL RGB images, observed views first, the held-out target last
+    latents: np.ndarray  # (V, 7) float64
+    shape: str
+    mesh_seed: list
+    source: Path
+
+
+def load_example(directory: Optional[PathLike] = None) -> Example:
+    """Read ``example.json`` and its views from ``directory`` (default: the package's assets)."""
+    from .data.synthetic import SHAPE_CLASSES
+
+    root = Path(directory) if directory is not None else ASSETS_DIR
+    path = root / EXAMPLE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"example: {path} is missing; the package's demo assets were not installed "
+            "(reinstall seqjepa, or regenerate them with examples/assets/make_assets.py)"
+        )
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        views = doc["views"]
+        shape = doc["shape"]
+        mesh_seed = list(doc["mesh_seed"])
+        names = [v["image"] for v in views]
+        raw = [v["latent"] for v in views]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"example: {path} is not a valid demo example file ({exc})") from exc
+    for i, latent in enumerate(raw):
+        if not isinstance(latent, list) or len(latent) != 7:
+            raise ValueError(f"example: view {i} in {path} needs a 7-d 3DIEBench latent, got {latent!r}")
+    latents = np.asarray(raw, dtype=np.float64)
+    if latents.ndim != 2 or latents.shape[0] < 3 or latents.shape[1] != 7:
+        raise ValueError(f"example: expected at least 3 views with 7-d latents in {path}, got shape {latents.shape}")
+    if shape not in SHAPE_CLASSES:
+        raise ValueError(f"example: shape must be one of {SHAPE_CLASSES}, got {shape!r} in {path}")
+    images = []
+    for name in names:
+        image_path = root / name
+        if Path(name).name != name or not image_path.is_file():
+            raise FileNotFoundError(f"example: view {name!r} listed in {path} is missing")
+        with Image.open(image_path) as im:
+            images.append(im.convert("RGB"))
+    return Example(images=images, latents=latents, shape=shape, mesh_seed=mesh_seed, source=root)
+
+
+@dataclass
+class Gallery:
+    """Procedural objects of known class, rendered in memory: ``images[n, v]`` has ``latents[n, v]``."""
+
+    images: np.ndarray  # (N, V, S, S, 3) uint8
+    latents: np.ndarray  # (N, V, 7) float64
+    labels: np.ndarray  # (N,) int64, index into ``classes``
+    classes: list
+
+
+def render_gallery(classes: Sequence[str], objects_per_class: int = 6, views: int = 3, size: int = 64,
+                   seed: int = 0) -> Gallery:
+    """Render ``objects_per_class`` new objects of every class in ``classes``, ``views`` random views each.
+
+    Objects draw from ``default_rng([seed, 7919, k, n])``, a stream no toy dataset uses.
+    """
+    from .data.synthetic import make_mesh, render_view, sample_latents
+
+    for name, value, lo in (("objects_per_class", objects_per_class, 1), ("views", views, 2), ("size", size, 8)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+            raise ValueError(f"{name}: expected an integer >= {lo}, got {value!r}")
+    images, latents, labels = [], [], []
+    for k, shape in enumerate(classes):
+        for n in range(objects_per_class):
+            rng = np.random.default_rng([seed, 7919, k, n])
+            mesh = make_mesh(shape, rng)
+            lat = sample_latents(rng, views)
+            images.append(np.stack([render_view(mesh, v, size) for v in lat]))
+            latents.append(lat)
+            labels.append(k)
+    return Gallery(np.stack(images), np.stack(latents), np.asarray(labels, dtype=np.int64), list(classes))
+
+
+# ----------------------------------------------------------------------------- result
+@dataclass
+class DemoResult:
+    """Everything the demo computed (also what it printed and drew)."""
+
+    model_name: str
+    actions: np.ndarray  # (V-1, A): view j -> j+1, the last row leads to the held-out target
+    equivariant: torch.Tensor  # (M, D) z of the observed views
+    invariant: torch.Tensor  # (E,) z_AGG of the observed sequence
+    prediction: Optional[torch.Tensor]  # (D,) predicted embedding of the held-out view
+    target_embedding: torch.Tensor  # (D,) its actual embedding
+    cos_true: float  # cosine(prediction with the true action, target embedding)
+    cos_random: list = field(default_factory=list)  # the same with random actions
+    nearest: list = field(default_factory=list)  # [(class name, cosine)], best first, all classes
+    figure: Optional[Path] = None
+    elapsed_s: float = 0.0
+
+    @property
+    def true_action_rank(self) -> int:
+        """1 + the number of random actions whose prediction is closer to the target than the true action's."""
+        return 1 + sum(c > self.cos_true for c in self.cos_random)
+
+
+# ----------------------------------------------------------------------------- the demo
+def _load_model(name: str):
+    from . import load
+    from .factory import DEFAULT_MODEL, is_local_path
+    from .registry import list_models
+
+    how = (
+        "run `seqjepa demo --model DIR` with a model directory written by model.save_pretrained() or "
+        "`seqjepa export-run`, or a name from `seqjepa list`"
+    )
+    if name == DEFAULT_MODEL and not is_local_path(name) and DEFAULT_MODEL not in list_models():
+        raise WeightsNotAvailableError(
+            f"--model: the default model {DEFAULT_MODEL!r} is not shipped in this install of seqjepa yet; {how}"
+        )
+    try:
+        return load(name, local_files_only=None if is_local_path(name) else True)
+    except WeightsNotAvailableError as exc:
+        raise WeightsNotAvailableError(f"--model: {exc}; the demo runs offline: {how}") from exc
+
+
+def _tensor_batch(model, images: Sequence[Image.Image]) -> torch.Tensor:
+    dtype = next(model.parameters()).dtype
+    device = next(model.parameters()).device
+    return torch.stack([model.transform(im) for im in images]).to(device=device, dtype=dtype)
+
+
+def _actions(model, latents: np.ndarray) -> Optional[torch.Tensor]:
+    """Relative actions of ``(..., V, 7)`` latents in the model's action space, or None for action-free models."""
+    from .actions import get_action_space
+
+    if not model.config.action_conditioned:
+        return None
+    space = get_action_space(model.config.action_space)
+    dtype = next(model.parameters()).dtype
+    return torch.as_tensor(space.actions(latents), dtype=dtype, device=next(model.parameters()).device)
+
+
+def _vec(t: torch.Tensor, k: int = 6) -> str:
+    values = ", ".join(f"{v:+.3f}" for v in t[:k].tolist())
+    return f"[{values}, ...]" if t.numel() > k else f"[{values}]"
+
+
+def _rotation_angle_deg(action: np.ndarray) -> float:
+    return math.degrees(2.0 * math.acos(min(1.0, abs(float(action[3])))))
+
+
+def run_demo(
+    model: str = "tiny-toy3diebench",
+    out: Optional[PathLike] = DEFAULT_OUT,
+    *,
+    classes: int = 4,
+    objects_per_class: int = 6,
+    gallery_views: int = 3,
+    sweep_steps: int = 24,
+    random_actions: int = 8,
+    seed: int = 0,
+    echo: Callable[[str], None] = print,
+) -> DemoResult:
+    """Run the demo with ``model`` (a registry name or a local model path), print it, draw it to ``out``.
+
+    Args:
+        model: what :func:`seqjepa.load` takes; names are resolved offline only.
+        out: the PNG to write (``None``: no figure).
+        classes: how many of the procedural shape classes the gallery holds (the first ``classes``
+            of :data:`seqjepa.data.synthetic.SHAPE_CLASSES`, as ``make_toy_3diebench`` numbers them).
+        objects_per_class: gallery objects per class.
+        gallery_views: views per gallery object (the length of its sequence).
+        sweep_steps: views of the example object turned about the vertical axis (middle panel).
+        random_actions: random actions the true action's prediction is compared with.
+        seed: the gallery's and the random actions' seed.
+        echo: where the text goes.
+    """
+    from .data.synthetic import SHAPE_CLASSES, make_mesh, render_view
+
+    start = time.perf_counter()
+    if isinstance(classes, bool) or not isinstance(classes, int) or not 1 <= classes <= len(SHAPE_CLASSES):
+        raise ValueError(f"--classes: expected an integer in 1..{len(SHAPE_CLASSES)}, got {classes!r}")
+    for name, value, lo in (("--sweep-steps", sweep_steps, 3), ("--random-actions", random_actions, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+            raise ValueError(f"{name}: expected an integer >= {lo}, got {value!r}")
+    if not isinstance(model, (str, os.PathLike)):
+        raise ValueError(f"--model: expected a model name or a path, got {type(model).__name__}")
+    figure_path = None if out is None else _check_out(out)
+    net = _load_model(os.fspath(model))
+    cfg = net.config
+    if cfg.action_conditioned and cfg.action_space not in _ROTATION_SPACES:
+        raise ValueError(
+            f"--model: the demo shows rotation models (action space {' or '.join(map(repr, _ROTATION_SPACES))}, "
+            f"3DIEBench-style); {os.fspath(model)!r} uses {cfg.action_space!r}"
+        )
+    if cfg.in_channels != 3:
+        raise ValueError(f"--model: the demo's views are RGB; this model takes {cfg.in_channels} channels")
+    example = load_example()
+    m = len(example.images) - 1  # observed views; the last one is held out
+
+    echo(f"seq-JEPA demo: model {os.fspath(model)!r} ({cfg.backbone}, z: D={cfg.encoder_dim}, z_AGG: E={cfg.token_dim}, "
+         f"{cfg.image_size} px, actions: {cfg.action_space if cfg.action_conditioned else 'none'})")
+    echo(f"example: one {example.shape}, {m} observed views + 1 held-out target ({example.source})")
+
+    with torch.inference_mode():
+        views = _tensor_batch(net, example.images)  # (V, C, H, W)
+        all_actions = _actions(net, example.latents)  # (V-1, A) or None
+        observed = views[:m].unsqueeze(0)
+        echo("")
+        if all_actions is not None:
+            names = [f"view {j + 1} -> view {j + 2}" for j in range(m - 1)] + [f"view {m} -> target"]
+            echo(f"relative actions ({cfg.action_space}: quaternion x, y, z, w{' + hue shifts' if all_actions.shape[1] > 4 else ''}):")
+            for label, a in zip(names, all_actions.cpu().numpy()):
+                echo(f"  {label:<16} {_vec(torch.as_tensor(a), 6)}  turn {_rotation_angle_deg(a):5.1f} deg")
+        else:
+            echo("this model was trained without actions: z_AGG and the prediction use the views only")
+        obs_actions = None if all_actions is None else all_actions[: m - 1].unsqueeze(0)
+        out_views = net.encode_views(observed, obs_actions)
+        z, z_agg = out_views.equivariant[0], out_views.invariant[0]
+        echo("")
+        echo(f"equivariant embeddings z (pose-aware, one per observed view): shape {tuple(z.shape)}")
+        for j in range(m):
+            echo(f"  view {j + 1}  {_vec(z[j])}")
+        echo(f"invariant embedding z_AGG (the whole observed sequence): shape {tuple(z_agg.shape)}")
+        echo(f"  {_vec(z_agg)}")
+
+        target = views[m:]
+        target_embedding = net.encode(target, target=True)[0]
+        which = "target encoder" if net.has_target_encoder else "encoder"
+        if all_actions is not None:
+            prediction = net.predict(z_agg[None], all_actions[m - 1][None])[0]
+        else:
+            prediction = net.predict(z_agg[None])[0]
+        cos_true = float(F.cosine_similarity(prediction, target_embedding, dim=0))
+        cos_random: list = []
+        echo("")
+        echo(f"predict the held-out view's z from z_AGG and the action view {m} -> target ({which} gives the true z):")
+        echo(f"  cos(prediction, true z) = {cos_true:+.3f}  with the true action")
+        if all_actions is not None and random_actions > 0:
+            from .data.synthetic import sample_latents
+
+            rng = np.random.default_rng([seed, 104729])
+            wrong = sample_latents(rng, random_actions)
+            pairs = np.stack([np.broadcast_to(example.latents[m - 1], wrong.shape), wrong], axis=1)  # (K, 2, 7)
+            wrong_actions = _actions(net, pairs)[:, 0]
+            wrong_pred = net.predict(z_agg[None].expand(random_actions, -1), wrong_actions)
+            cos_random = F.cosine_similarity(wrong_pred, target_embedding[None], dim=1).tolist()
+            rank = 1 + sum(c > cos_true for c in cos_random)
+            echo(f"  cos(prediction, true z) = {float(np.mean(cos_random)):+.3f}  mean over {random_actions} random "
+                 f"actions (best {max(cos_random):+.3f}); the true action ranks {rank} of {random_actions + 1}")
+
+        # gallery: class centroids of z_AGG
+        class_names = list(SHAPE_CLASSES[:classes])
+        size = min(128, max(64, cfg.image_size))
+        gallery = render_gallery(class_names, objects_per_class, gallery_views, size=size, seed=seed)
+        n, v = gallery.images.shape[:2]
+        g_views = _tensor_batch(net, [Image.fromarray(im) for im in gallery.images.reshape(n * v, size, size, 3)])
+        g_views = g_views.reshape(n, v, *g_views.shape[1:])
+        g_actions = _actions(net, gallery.latents)
+        g_agg = net.encode_views(g_views, g_actions).invariant  # (N, E)
+        g_unit = F.normalize(g_agg, dim=1)
+        centroids = torch.stack([g_unit[torch.as_tensor(gallery.labels == k)].mean(0) for k in range(classes)])
+        sims = F.cosine_similarity(z_agg[None], centroids, dim=1)
+        order = torch.argsort(sims, descending=True).tolist()
+        nearest = [(class_names[k], float(sims[k])) for k in order]
+        echo("")
+        echo(f"nearest classes (cosine of z_AGG to class centroids of a gallery rendered now: {classes} classes x "
+             f"{objects_per_class} new objects x {gallery_views} views):")
+        for i, (name, s) in enumerate(nearest[:3]):
+            mark = "  <- the example's class" if name == example.shape else ""
+            echo(f"  {i + 1}. {name:<16} {s:+.3f}{mark}")
+        if example.shape not in class_names:
+            echo(f"  (the example's class, {example.shape}, is not among the gallery's {classes} classes)")
+
+        if figure_path is not None:
+            # middle panel: the example object turned about the vertical (world z) axis
+            mesh = make_mesh(example.shape, np.random.default_rng(example.mesh_seed))
+            angles = np.linspace(-math.pi / 2, math.pi / 2, sweep_steps)
+            sweep_lat = np.repeat(example.latents[:1], sweep_steps, axis=0)
+            sweep_lat[:, 2] = angles
+            sweep_imgs = [Image.fromarray(render_view(mesh, lat, size)) for lat in sweep_lat]
+            z_sweep = net.encode(_tensor_batch(net, sweep_imgs))
+            figure = draw_figure(
+                example_images=example.images,
+                action_angles=[] if all_actions is None else [_rotation_angle_deg(a) for a in all_actions.cpu().numpy()],
+                sweep_z=z_sweep.float().cpu().numpy(),
+                sweep_angles_deg=np.degrees(angles),
+                gallery_agg=g_agg.float().cpu().numpy(),
+                gallery_labels=gallery.labels,
+                class_names=class_names,
+                example_agg=z_agg.float().cpu().numpy(),
+                title=f"seq-JEPA demo  -  model {os.fspath(model)}",
+                cos_true=cos_true,
+                cos_random=cos_random,
+                nearest=nearest[:3],
+                example_shape=example.shape,
+            )
+            _save_png(figure, figure_path)
+
+    elapsed = time.perf_counter() - start
+    echo("")
+    if figure_path is not None:
+        echo(f"figure: {figure_path}")
+    echo(f"done in {elapsed:.1f} s")
+    return DemoResult(
+        model_name=os.fspath(model), actions=np.zeros((0, 0)) if all_actions is None else all_actions.cpu().numpy(),
+        equivariant=z.clone(), invariant=z_agg.clone(), prediction=prediction.clone(),
+        target_embedding=target_embedding.clone(), cos_true=cos_true, cos_random=cos_random, nearest=nearest,
+        figure=figure_path, elapsed_s=elapsed,
+    )
+
+
+def _check_out(out: PathLike) -> Path:
+    """The figure's absolute path, refused before any work if it cannot be written."""
+    path = Path(out).expanduser().resolve()
+    if path.is_dir():
+        raise IsADirectoryError(f"--out: {path} is a directory; expected a .png file path")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"--out: the folder {path.parent} does not exist")
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"--out: the figure is a PNG; expected a path ending in .png, got {path.name!r}")
+    return path
+
+
+def _save_png(image: Image.Image, path: Path) -> None:
+    import io
+
+    from .fileio import atomic_write_bytes
+
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=True)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+# ----------------------------------------------------------------------------- the figure
+def _pca2(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``x`` projected on their top-2 principal axes (signs fixed), and the variance share of each."""
+    x = np.asarray(x, dtype=np.float64)
+    centered = x - x.mean(axis=0, keepdims=True)
+    _, s, vt = np.linalg.svd(centered, full_matrices=False)
+    axes = vt[:2]
+    signs = np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(axis=1)])
+    axes = axes * np.where(signs == 0, 1.0, signs)[:, None]
+    proj = centered @ axes.T
+    if proj.shape[1] < 2:
+        proj = np.pad(proj, ((0, 0), (0, 2 - proj.shape[1])))
+    total = float((s**2).sum())
+    share = (s[:2] ** 2 / total) if total > 0 else np.zeros(2)
+    return proj, np.pad(share, (0, 2 - len(share)))
+
+
+def _font(size: int):
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError, ImportError):  # Pillow without FreeType: the fixed bitmap font
+        return ImageFont.load_default()
+
+
+class _Plot:
+    """A square data area in a panel, mapping data coordinates to pixels with a margin."""
+
+    def __init__(self, box: tuple[int, int, int, int], points: np.ndarray) -> None:
+        self.box = box
+        lo, hi = points.min(axis=0), points.max(axis=0)
+        span = np.maximum(hi - lo, 1e-9)
+        self.lo = lo - 0.08 * span
+        self.span = span * 1.16
+
+    def __call__(self, p: np.ndarray) -> tuple[float, float]:
+        x0, y0, x1, y1 = self.box
+        u = (p - self.lo) / self.span
+        return x0 + u[0] * (x1 - x0), y1 - u[1] * (y1 - y0)
+
+
+def _hue(t: float) -> tuple[int, int, int]:
+    r, g, b = colorsys.hsv_to_rgb(0.75 * (1.0 - t), 0.85, 0.9)  # violet (t=0) .. red (t=1)
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+def _dot(draw, xy, r: float, fill, outline=(255, 255, 255)) -> None:
+    x, y = xy
+    draw.ellipse((x - r, y - r, x + r, y + r), fill=fill, outline=outline, width=1)
+
+
+def _star(draw, xy, r: float, fill, outline=(0, 0, 0)) -> None:
+    x, y = xy
+    pts = []
+    for i in range(10):
+        rad = r if i % 2 == 0 else r * 0.45
+        a = -math.pi / 2 + i * math.pi / 5
+        pts.append((x + rad * math.cos(a), y + rad * math.sin(a)))
+    draw.polygon(pts, fill=fill, outline=outline)
+
+
+def _bars(draw, origin, heading: str, rows, fonts) -> None:
+    """A heading and one line per ``(label, cosine, colour)``: a bar of length max(cos, 0), the value, the label."""
+    x, y = origin
+    draw.text((x, y), heading, fill=(20, 20, 20), font=fonts["s"])
+    full = 110
+    for i, (label, value, color) in enumerate(rows):
+        yy = y + 22 + 19 * i
+        draw.rectangle((x, yy + 2, x + full, yy + 13), outline=(210, 210, 210))
+        if value > 0:
+            draw.rectangle((x, yy + 2, x + int(round(full * min(value, 1.0))), yy + 13), fill=color)
+        draw.text((x + full + 8, yy), f"{value:+.2f}  {label}", fill=(60, 60, 60), font=fonts["xs"])
+
+
+def _axes(draw, box, title: str, subtitle: str, xlabel: str, ylabel: str, fonts) -> None:
+    x0, y0, x1, y1 = box
+    draw.rectangle(box, outline=(170, 170, 170), width=1)
+    draw.text((x0, y0 - 44), title, fill=(20, 20, 20), font=fonts["h"])
+    draw.text((x0, y0 - 22), subtitle, fill=(90, 90, 90), font=fonts["s"])
+    draw.text(((x0 + x1) / 2, y1 + 6), xlabel, fill=(90, 90, 90), font=fonts["s"], anchor="ma")
+    draw.text((x0 - 6, (y0 + y1) / 2), ylabel, fill=(90, 90, 90), font=fonts["s"], anchor="rm")
+
+
+def draw_figure(
+    *,
+    example_images: Sequence[Image.Image],
+    action_angles: Sequence[float],
+    sweep_z: np.ndarray,
+    sweep_angles_deg: np.ndarray,
+    gallery_agg: np.ndarray,
+    gallery_labels: np.ndarray,
+    class_names: Sequence[str],
+    example_agg: np.ndarray,
+    title: str,
+    cos_true: float,
+    cos_random: Sequence[float],
+    nearest: Sequence[tuple],
+    example_shape: str,
+) -> Image.Image:
+    """The demo's three-panel figure, :data:`FIGURE_SIZE` pixels, drawn with PIL only."""
+    from PIL import ImageDraw
+
+    width, height = FIGURE_SIZE
+    img = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    fonts = {"t": _font(22), "h": _font(16), "s": _font(13), "xs": _font(11)}
+    ink, grey = (20, 20, 20), (100, 100, 100)
+    draw.text((24, 14), title, fill=ink, font=fonts["t"])
+    top = 110  # panels' data areas start here (titles above)
+
+    # left: the example views, 2 x 2; the held-out target framed
+    cell, gap = 170, 14
+    left_x = 24
+    m = len(example_images) - 1
+    draw.text((left_x, top - 44), "Example sequence", fill=ink, font=fonts["h"])
+    draw.text((left_x, top - 22), f"{m} observed views, then predict the last", fill=grey, font=fonts["s"])
+    for i, im in enumerate(example_images[:4]):
+        r, c = divmod(i, 2)
+        x, y = left_x + c * (cell + gap), top + r * (cell + gap + 14)
+        img.paste(im.resize((cell, cell), Image.BICUBIC), (x, y))
+        held_out = i == len(example_images) - 1
+        color = (214, 39, 40) if held_out else (150, 150, 150)
+        draw.rectangle((x - 2, y - 2, x + cell + 1, y + cell + 1), outline=color, width=3 if held_out else 1)
+        label = "target (held out)" if held_out else f"view {i + 1}"
+        if i >= 1 and i - 1 < len(action_angles):
+            label += f"  (turn {action_angles[i - 1]:.0f} deg)"
+        draw.text((x, y + cell + 3), label, fill=color if held_out else grey, font=fonts["xs"])
+    y_text = top + 2 * (cell + gap + 14) + 4
+    rows = [("true action", cos_true, (214, 39, 40))]
+    if cos_random:
+        rows.append((f"random actions (mean of {len(cos_random)})", float(np.mean(cos_random)), (150, 150, 150)))
+    _bars(draw, (left_x, y_text), "Predicted vs true z of the target (cosine)", rows, fonts)
+
+    # middle: PCA of z along the sweep, coloured by the angle
+    box = (470, top, 470 + 360, top + 360)
+    proj, share = _pca2(sweep_z)
+    plot = _Plot(box, proj)
+    _axes(draw, box, "Equivariant z keeps the pose",
+          f"example object turned about the vertical axis ({len(proj)} views)",
+          f"PC1 ({100 * share[0]:.0f}% var)", f"PC2\n({100 * share[1]:.0f}%)", fonts)
+    pts = [plot(p) for p in proj]
+    draw.line(pts, fill=(200, 200, 200), width=2)
+    t = (sweep_angles_deg - sweep_angles_deg.min()) / max(float(np.ptp(sweep_angles_deg)), 1e-9)
+    for p, ti in zip(pts, t):
+        _dot(draw, p, 6, _hue(float(ti)))
+    # colour bar under the plot
+    bar_y = box[3] + 28
+    bar_x0, bar_x1 = box[0] + 60, box[2] - 60
+    for x in range(bar_x0, bar_x1):
+        draw.line([(x, bar_y), (x, bar_y + 10)], fill=_hue((x - bar_x0) / (bar_x1 - bar_x0)))
+    lo_deg, hi_deg = float(sweep_angles_deg.min()), float(sweep_angles_deg.max())
+    draw.text((bar_x0 - 6, bar_y + 5), f"{lo_deg:+.0f} deg", fill=grey, font=fonts["xs"], anchor="rm")
+    draw.text((bar_x1 + 6, bar_y + 5), f"{hi_deg:+.0f} deg", fill=grey, font=fonts["xs"], anchor="lm")
+    draw.text(((bar_x0 + bar_x1) / 2, bar_y + 16), "colour: turn about the vertical axis", fill=grey,
+              font=fonts["xs"], anchor="ma")
+
+    # right: PCA of z_AGG for the gallery (and the example), coloured by class
+    box = (900, top, 900 + 360, top + 360)
+    both = np.concatenate([gallery_agg, example_agg[None]], axis=0)
+    proj, share = _pca2(both)
+    plot = _Plot(box, proj)
+    _axes(draw, box, "Invariant z_AGG knows the object",
+          f"{len(gallery_agg)} new gallery objects, {len(class_names)} classes",
+          f"PC1 ({100 * share[0]:.0f}% var)", f"PC2\n({100 * share[1]:.0f}%)", fonts)
+    for p, k in zip(proj[:-1], gallery_labels):
+        _dot(draw, plot(p), 6, _CLASS_COLORS[int(k) % len(_CLASS_COLORS)])
+    _star(draw, plot(proj[-1]), 11, (255, 215, 0))
+    # legend below the plot, in two rows if needed
+    entries = [(name, _CLASS_COLORS[k % len(_CLASS_COLORS)]) for k, name in enumerate(class_names)]
+    lx, ly = box[0], box[3] + 24
+    for name, color in entries + [("example", None)]:
+        label = name.replace("_", " ")
+        w = int(draw.textlength(label, font=fonts["xs"])) + 26
+        if lx + w > width - 10:
+            lx, ly = box[0], ly + 18
+        if color is None:
+            _star(draw, (lx + 6, ly + 7), 7, (255, 215, 0))
+        else:
+            _dot(draw, (lx + 6, ly + 7), 5, color)
+        draw.text((lx + 15, ly), label, fill=ink, font=fonts["xs"])
+        lx += w
+    if nearest:
+        rows = [(f"{i + 1}. {n.replace('_', ' ')}" + (" (true class)" if n == example_shape else ""), float(v),
+                 _CLASS_COLORS[list(class_names).index(n) % len(_CLASS_COLORS)]) for i, (n, v) in enumerate(nearest)]
+        _bars(draw, (box[0], ly + 26), "Nearest classes of the example (cosine to class centroids)", rows, fonts)
+    return img
