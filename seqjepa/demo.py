@@ -157,6 +157,9 @@ class DemoResult:
     cos_true: float  # cosine(prediction with the true action, target embedding)
     cos_random: list = field(default_factory=list)  # the same with random actions
     nearest: list = field(default_factory=list)  # [(class name, cosine)], best first, all classes
+    gallery_cos_true: Optional[float] = None  # the same contrast averaged over the gallery's sequences
+    gallery_cos_random: Optional[float] = None
+    gallery_true_best: Optional[int] = None  # sequences where the true action beats every random one
     figure: Optional[Path] = None
     elapsed_s: float = 0.0
 
@@ -287,40 +290,42 @@ def run_demo(
         echo(f"invariant embedding z_AGG (the whole observed sequence): shape {tuple(z_agg.shape)}")
         echo(f"  {_vec(z_agg)}")
 
-        target = views[m:]
-        target_embedding = net.encode(target, target=True)[0]
+        # the gallery: new objects of known class, gallery_views observed + 1 held-out view each
+        class_names = list(SHAPE_CLASSES[:classes])
+        size = min(128, max(64, cfg.image_size))
+        gallery = render_gallery(class_names, objects_per_class, gallery_views + 1, size=size, seed=seed)
+        n, v = gallery.images.shape[:2]
+        g_all = _tensor_batch(net, [Image.fromarray(im) for im in gallery.images.reshape(n * v, size, size, 3)])
+        g_all = g_all.reshape(n, v, *g_all.shape[1:])
+        g_actions = _actions(net, gallery.latents)  # (N, V-1, A) or None
+        g_agg = net.encode_views(g_all[:, :-1], None if g_actions is None else g_actions[:, :-1]).invariant  # (N, E)
+
+        target_embedding = net.encode(views[m:], target=True)[0]
         which = "target encoder" if net.has_target_encoder else "encoder"
-        if all_actions is not None:
-            prediction = net.predict(z_agg[None], all_actions[m - 1][None])[0]
-        else:
-            prediction = net.predict(z_agg[None])[0]
-        cos_true = float(F.cosine_similarity(prediction, target_embedding, dim=0))
-        cos_random: list = []
+        rng = np.random.default_rng([seed, 104729])
+        cos_t, cos_r = _prediction_cosines(net, z_agg[None], example.latents[None, m - 1],
+                                           None if all_actions is None else all_actions[None, m - 1],
+                                           target_embedding[None], random_actions, rng)
+        prediction = _predict(net, z_agg[None], None if all_actions is None else all_actions[None, m - 1])[0]
+        cos_true, cos_random = float(cos_t[0]), cos_r[0].tolist()
+        gallery_stats: dict = {}
         echo("")
         echo(f"predict the held-out view's z from z_AGG and the action view {m} -> target ({which} gives the true z):")
         echo(f"  cos(prediction, true z) = {cos_true:+.3f}  with the true action")
-        if all_actions is not None and random_actions > 0:
-            from .data.synthetic import sample_latents
-
-            rng = np.random.default_rng([seed, 104729])
-            wrong = sample_latents(rng, random_actions)
-            pairs = np.stack([np.broadcast_to(example.latents[m - 1], wrong.shape), wrong], axis=1)  # (K, 2, 7)
-            wrong_actions = _actions(net, pairs)[:, 0]
-            wrong_pred = net.predict(z_agg[None].expand(random_actions, -1), wrong_actions)
-            cos_random = F.cosine_similarity(wrong_pred, target_embedding[None], dim=1).tolist()
+        if cos_random:
             rank = 1 + sum(c > cos_true for c in cos_random)
             echo(f"  cos(prediction, true z) = {float(np.mean(cos_random)):+.3f}  mean over {random_actions} random "
                  f"actions (best {max(cos_random):+.3f}); the true action ranks {rank} of {random_actions + 1}")
+            g_t, g_r = _prediction_cosines(net, g_agg, gallery.latents[:, -2], g_actions[:, -1],
+                                           net.encode(g_all[:, -1], target=True), random_actions, rng)
+            wins = int((g_t[:, None] >= g_r).all(dim=1).sum())
+            gallery_stats = dict(gallery_cos_true=float(g_t.mean()), gallery_cos_random=float(g_r.mean()),
+                                 gallery_true_best=wins)
+            echo(f"  over {n} gallery sequences: {float(g_t.mean()):+.3f} with the true action, "
+                 f"{float(g_r.mean()):+.3f} with random ones; the true action is the best of {random_actions + 1} "
+                 f"in {wins} of {n}")
 
-        # gallery: class centroids of z_AGG
-        class_names = list(SHAPE_CLASSES[:classes])
-        size = min(128, max(64, cfg.image_size))
-        gallery = render_gallery(class_names, objects_per_class, gallery_views, size=size, seed=seed)
-        n, v = gallery.images.shape[:2]
-        g_views = _tensor_batch(net, [Image.fromarray(im) for im in gallery.images.reshape(n * v, size, size, 3)])
-        g_views = g_views.reshape(n, v, *g_views.shape[1:])
-        g_actions = _actions(net, gallery.latents)
-        g_agg = net.encode_views(g_views, g_actions).invariant  # (N, E)
+        # nearest classes: z_AGG against the class centroids of the gallery's z_AGG
         g_unit = F.normalize(g_agg, dim=1)
         centroids = torch.stack([g_unit[torch.as_tensor(gallery.labels == k)].mean(0) for k in range(classes)])
         sims = F.cosine_similarity(z_agg[None], centroids, dim=1)
@@ -369,8 +374,32 @@ def run_demo(
         model_name=os.fspath(model), actions=np.zeros((0, 0)) if all_actions is None else all_actions.cpu().numpy(),
         equivariant=z.clone(), invariant=z_agg.clone(), prediction=prediction.clone(),
         target_embedding=target_embedding.clone(), cos_true=cos_true, cos_random=cos_random, nearest=nearest,
-        figure=figure_path, elapsed_s=elapsed,
+        figure=figure_path, elapsed_s=elapsed, **gallery_stats,
     )
+
+
+def _predict(net, z_agg: torch.Tensor, action: Optional[torch.Tensor]) -> torch.Tensor:
+    return net.predict(z_agg) if action is None else net.predict(z_agg, action)
+
+
+def _prediction_cosines(net, z_agg, last_latents: np.ndarray, true_actions, target_z, k: int,
+                        rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cosine to ``target_z`` (B, D) of the prediction with the true action (B,) and with ``k`` random ones (B, k).
+
+    A random action leads from the last observed view's latent to a freshly drawn one.
+    """
+    from .data.synthetic import sample_latents
+
+    cos_true = F.cosine_similarity(_predict(net, z_agg, true_actions), target_z, dim=1)
+    b = z_agg.shape[0]
+    if true_actions is None or k == 0:
+        return cos_true, cos_true.new_zeros(b, 0)
+    wrong = sample_latents(rng, b * k).reshape(b, k, 7)
+    pairs = np.stack([np.broadcast_to(last_latents[:, None], wrong.shape), wrong], axis=2)  # (B, k, 2, 7)
+    wrong_actions = _actions(net, pairs.reshape(b * k, 2, 7))[:, 0]  # (B*k, A)
+    pred = _predict(net, z_agg.repeat_interleave(k, dim=0), wrong_actions)
+    cos_random = F.cosine_similarity(pred, target_z.repeat_interleave(k, dim=0), dim=1).reshape(b, k)
+    return cos_true, cos_random
 
 
 def _check_out(out: PathLike) -> Path:

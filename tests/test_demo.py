@@ -50,6 +50,8 @@ def test_demo_end_to_end_prints_sections_and_draws_the_figure(model_dir, tmp_pat
     assert [name for name, _ in result.nearest][:1] and len(result.nearest) == 4
     assert sorted((s for _, s in result.nearest), reverse=True) == [s for _, s in result.nearest]
     assert len(result.cos_random) == 4 and 1 <= result.true_action_rank <= 5
+    assert 0 <= result.gallery_true_best <= 8 and -1 <= result.gallery_cos_true <= 1
+    assert "over 8 gallery sequences" in text
 
     with Image.open(png) as im:
         assert im.format == "PNG" and im.size == FIGURE_SIZE and im.mode == "RGB"
