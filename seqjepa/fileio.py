@@ -40,6 +40,8 @@ def atomic_open(path: PathLike, mode: str = "wb") -> Iterator[IO]:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    # mkstemp creates 0600 files; give the result the permissions a plain open() would (0666 - umask)
+    os.fchmod(fd, 0o666 & ~_current_umask())
     try:
         with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as fh:
             yield fh
@@ -53,6 +55,20 @@ def atomic_open(path: PathLike, mode: str = "wb") -> Iterator[IO]:
             pass
         raise
     _fsync_dir(target.parent)
+
+
+def _current_umask() -> int:
+    # /proc tells the umask without changing it (os.umask would briefly affect every thread)
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(directory: Path) -> None:

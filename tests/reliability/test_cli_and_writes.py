@@ -178,3 +178,17 @@ def test_atomic_open_refuses_other_modes(tmp_path, mode):
         with atomic_open(tmp_path / "x", mode):
             pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_writes_get_ordinary_file_permissions(tmp_path):
+    import os
+    import stat
+
+    from seqjepa.fileio import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "f.json", "{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "f.json").stat().st_mode) == 0o644
