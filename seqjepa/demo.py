@@ -70,6 +70,8 @@ class Example:
     shape: str
     mesh_seed: list
     source: Path
+    light_color: str = "3diebench"  # how the views were rendered (see make_toy_3diebench)
+    face_colors: str = "random"
 
 
 def load_example(directory: Optional[PathLike] = None) -> Example:
@@ -90,6 +92,9 @@ def load_example(directory: Optional[PathLike] = None) -> Example:
         mesh_seed = list(doc["mesh_seed"])
         names = [v["image"] for v in views]
         raw = [v["latent"] for v in views]
+        scene = doc.get("scene", {})
+        light_color = scene.get("light_color", "3diebench")
+        face_colors = scene.get("face_colors", "random")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"example: {path} is not a valid demo example file ({exc})") from exc
     for i, latent in enumerate(raw):
@@ -107,7 +112,8 @@ def load_example(directory: Optional[PathLike] = None) -> Example:
             raise FileNotFoundError(f"example: view {name!r} listed in {path} is missing")
         with Image.open(image_path) as im:
             images.append(im.convert("RGB"))
-    return Example(images=images, latents=latents, shape=shape, mesh_seed=mesh_seed, source=root)
+    return Example(images=images, latents=latents, shape=shape, mesh_seed=mesh_seed, source=root,
+                   light_color=light_color, face_colors=face_colors)
 
 
 @dataclass
@@ -121,10 +127,11 @@ class Gallery:
 
 
 def render_gallery(classes: Sequence[str], objects_per_class: int = 6, views: int = 3, size: int = 64,
-                   seed: int = 0) -> Gallery:
+                   seed: int = 0, *, light_color: str = "3diebench", face_colors: str = "random") -> Gallery:
     """Render ``objects_per_class`` new objects of every class in ``classes``, ``views`` random views each.
 
-    Objects draw from ``default_rng([seed, 7919, k, n])``, a stream no toy dataset uses.
+    Objects draw from ``default_rng([seed, 7919, k, n])``, a stream no toy dataset uses; the scene
+    (``light_color``, ``face_colors``) is the one the example views were rendered with.
     """
     from .data.synthetic import make_mesh, render_view, sample_latents
 
@@ -135,9 +142,11 @@ def render_gallery(classes: Sequence[str], objects_per_class: int = 6, views: in
     for k, shape in enumerate(classes):
         for n in range(objects_per_class):
             rng = np.random.default_rng([seed, 7919, k, n])
-            mesh = make_mesh(shape, rng)
+            mesh = make_mesh(shape, rng, face_colors=face_colors)
             lat = sample_latents(rng, views)
-            images.append(np.stack([render_view(mesh, v, size) for v in lat]))
+            if light_color == "white":
+                lat[:, 6] = 0.0
+            images.append(np.stack([render_view(mesh, v, size, light_color=light_color) for v in lat]))
             latents.append(lat)
             labels.append(k)
     return Gallery(np.stack(images), np.stack(latents), np.asarray(labels, dtype=np.int64), list(classes))
@@ -219,7 +228,7 @@ def run_demo(
     model: str = "tiny-toy3diebench",
     out: Optional[PathLike] = DEFAULT_OUT,
     *,
-    classes: int = 4,
+    classes: int = 8,
     objects_per_class: int = 6,
     gallery_views: int = 3,
     sweep_steps: int = 24,
@@ -293,7 +302,8 @@ def run_demo(
         # the gallery: new objects of known class, gallery_views observed + 1 held-out view each
         class_names = list(SHAPE_CLASSES[:classes])
         size = min(128, max(64, cfg.image_size))
-        gallery = render_gallery(class_names, objects_per_class, gallery_views + 1, size=size, seed=seed)
+        gallery = render_gallery(class_names, objects_per_class, gallery_views + 1, size=size, seed=seed,
+                                 light_color=example.light_color, face_colors=example.face_colors)
         n, v = gallery.images.shape[:2]
         g_all = _tensor_batch(net, [Image.fromarray(im) for im in gallery.images.reshape(n * v, size, size, 3)])
         g_all = g_all.reshape(n, v, *g_all.shape[1:])
@@ -342,11 +352,11 @@ def run_demo(
 
         if figure_path is not None:
             # middle panel: the example object turned about the vertical (world z) axis
-            mesh = make_mesh(example.shape, np.random.default_rng(example.mesh_seed))
+            mesh = make_mesh(example.shape, np.random.default_rng(example.mesh_seed), face_colors=example.face_colors)
             angles = np.linspace(-math.pi / 2, math.pi / 2, sweep_steps)
             sweep_lat = np.repeat(example.latents[:1], sweep_steps, axis=0)
             sweep_lat[:, 2] = angles
-            sweep_imgs = [Image.fromarray(render_view(mesh, lat, size)) for lat in sweep_lat]
+            sweep_imgs = [Image.fromarray(render_view(mesh, lat, size, light_color=example.light_color)) for lat in sweep_lat]
             z_sweep = net.encode(_tensor_batch(net, sweep_imgs))
             figure = draw_figure(
                 example_images=example.images,

@@ -30,16 +30,21 @@ MESH_SEED = [20250503, 8, 2]
 VIEWS = 4
 SIZE = 128
 JPEG_QUALITY = 88
+#: the scene of the default model's training data (seqjepa make-toy-3diebench --light white --face-colors canonical)
+LIGHT_COLOR = "white"
+FACE_COLORS = "canonical"
 
 
 def main() -> None:
     rng = np.random.default_rng(MESH_SEED)
-    mesh = make_mesh(SHAPE, rng)
+    mesh = make_mesh(SHAPE, rng, face_colors=FACE_COLORS)
     latents = sample_latents(rng, VIEWS)
+    if LIGHT_COLOR == "white":
+        latents[:, 6] = 0.0
     views = []
     for i, latent in enumerate(latents):
         buf = io.BytesIO()
-        Image.fromarray(render_view(mesh, latent, SIZE)).save(buf, format="JPEG", quality=JPEG_QUALITY)
+        Image.fromarray(render_view(mesh, latent, SIZE, light_color=LIGHT_COLOR)).save(buf, format="JPEG", quality=JPEG_QUALITY)
         name = f"view_{i}.jpg"
         atomic_write_bytes(HERE / name, buf.getvalue())
         views.append({"image": name, "latent": [float(x) for x in latent]})
@@ -50,6 +55,7 @@ def main() -> None:
             f"the demo observes the first {VIEWS - 1} views and predicts the last."
         ),
         "shape": SHAPE,
+        "scene": {"light_color": LIGHT_COLOR, "face_colors": FACE_COLORS},
         "class_index": SHAPE_CLASSES.index(SHAPE),
         "mesh_seed": MESH_SEED,
         "image_size": SIZE,

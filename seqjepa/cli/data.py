@@ -21,6 +21,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="rendering processes (default: CPUs, at most 8)")
     p.add_argument("--ood", action="store_true", help="draw Euler angles from +-U(pi/2, pi) as 3DIEBench-OOD")
     p.add_argument("--first-view", type=int, default=0, help="number of the first view file (OOD release starts at 2)")
+    p.add_argument(
+        "--light", choices=("3diebench", "white"), default="3diebench",
+        help="light colour: random hue per view as 3DIEBench (default) or white (face colours match across views)",
+    )
+    p.add_argument(
+        "--face-colors", choices=("random", "canonical"), default="random",
+        help="random colours per object (default) or the same colour for face k of every object",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
     p.set_defaults(func=run)
 
@@ -35,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         args.out, objects=args.objects, views=args.views, classes=args.classes, size=args.size, seed=args.seed,
         val_fraction=args.val_fraction, workers=args.workers, ood=args.ood,
         view_ids=range(args.first_view, args.first_view + args.views) if args.views > 0 else None,
-        overwrite=args.overwrite,
+        overwrite=args.overwrite, light_color=args.light, face_colors=args.face_colors,
     )
     elapsed = time.perf_counter() - start
     print(

@@ -130,8 +130,16 @@ def _shape_parts(name: str, rng: np.random.Generator) -> list:
     raise ValueError(f"shape: expected one of {SHAPE_CLASSES}, got {name!r}")
 
 
-def make_mesh(name: str, rng: np.random.Generator) -> Mesh:
-    """One random object of shape class ``name``: proportions and per-face colors from ``rng``."""
+FACE_COLORS = ("random", "canonical")
+
+
+def make_mesh(name: str, rng: np.random.Generator, *, face_colors: str = "random") -> Mesh:
+    """One random object of shape class ``name``: proportions and per-face colors from ``rng``.
+
+    ``face_colors="canonical"`` colours face k of every object alike (the proportions still vary).
+    """
+    if face_colors not in FACE_COLORS:
+        raise ValueError(f"face_colors: expected one of {FACE_COLORS}, got {face_colors!r}")
     parts = _shape_parts(name, rng)
     tris, normals, face_ids = [], [], []
     face_count = 0
@@ -157,6 +165,11 @@ def make_mesh(name: str, rng: np.random.Generator) -> Mesh:
     rng.shuffle(hues)
     sat = rng.uniform(0.45, 0.9, face_count)
     val = rng.uniform(0.6, 0.95, face_count)
+    if face_colors == "canonical":
+        # face k has the same colour on every object: a single view then shows the absolute pose
+        hues = (np.arange(face_count) * 0.618034) % 1.0
+        sat = np.full(face_count, 0.8)
+        val = np.full(face_count, 0.9)
     face_rgb = np.array([colorsys.hsv_to_rgb(h, s, v) for h, s, v in zip(hues, sat, val)])
     return Mesh(
         triangles=np.asarray(tris, dtype=np.float32),
@@ -236,17 +249,28 @@ def _camera(size: int) -> _Camera:
     return _CAMERAS[size]
 
 
-def _light(latent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+LIGHT_COLORS = ("3diebench", "white")
+
+
+def _light(latent: np.ndarray, light_color: str = "3diebench") -> tuple[np.ndarray, np.ndarray]:
     theta, phi, hue = latent[4], latent[5], latent[6]
     pos = LIGHT_RADIUS * np.array([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)])
+    if light_color == "white":
+        return pos, np.ones(3)
     rgb = np.array(colorsys.hsv_to_rgb(hue % 1.0, 1.0, 0.8)) / 0.8  # full-value light colour, brightness via energy
     return pos, rgb
 
 
-def render_view(mesh: Mesh, latent: np.ndarray, size: int) -> np.ndarray:
-    """Render ``mesh`` under a 7-d 3DIEBench ``latent`` -> ``(size, size, 3)`` uint8 RGB image."""
+def render_view(mesh: Mesh, latent: np.ndarray, size: int, *, light_color: str = "3diebench") -> np.ndarray:
+    """Render ``mesh`` under a 7-d 3DIEBench ``latent`` -> ``(size, size, 3)`` uint8 RGB image.
+
+    ``light_color="white"`` ignores the light hue latent (an easier scene: face colours then match
+    across views, which small CPU-trained models need to learn pose; see ``make_toy_3diebench``).
+    """
+    if light_color not in LIGHT_COLORS:
+        raise ValueError(f"light_color: expected one of {LIGHT_COLORS}, got {light_color!r}")
     cam = _camera(size)
-    light_pos, light_rgb = _light(latent)
+    light_pos, light_rgb = _light(latent, light_color)
     # floor: Lambert from the point light with inverse-square falloff, normalized at the floor centre
     floor_albedo = np.array(colorsys.hsv_to_rgb(latent[3] % 1.0, 0.6, 0.6), dtype=np.float32)
     to_light = light_pos - cam.floor_points
@@ -332,15 +356,17 @@ def _object_plan(objects: int, classes: int, seed: int) -> list[tuple[int, int, 
 
 
 def _render_object(job: tuple) -> None:
-    root, n, cls, obj_id, views, size, seed, ood, quality, view_ids = job
+    root, n, cls, obj_id, views, size, seed, ood, quality, view_ids, light_color, face_colors = job
     rng = np.random.default_rng([seed, n])
-    mesh = make_mesh(SHAPE_CLASSES[cls], rng)
+    mesh = make_mesh(SHAPE_CLASSES[cls], rng, face_colors=face_colors)
     latents = sample_latents(rng, views, ood=ood)
+    if light_color == "white":
+        latents[:, 6] = 0.0  # the light has no hue: record the neutral value, not a hue that was not rendered
     folder = Path(root) / _synset_id(cls) / obj_id
     folder.mkdir(parents=True, exist_ok=True)
     for v, lat in zip(view_ids, latents):
         buf = io.BytesIO()
-        Image.fromarray(render_view(mesh, lat, size)).save(buf, format="JPEG", quality=quality)
+        Image.fromarray(render_view(mesh, lat, size, light_color=light_color)).save(buf, format="JPEG", quality=quality)
         (folder / f"image_{v}.jpg").write_bytes(buf.getvalue())
         buf = io.BytesIO()
         np.save(buf, lat)
@@ -367,6 +393,8 @@ def make_toy_3diebench(
     view_ids: Optional[Sequence[int]] = None,
     jpeg_quality: int = 90,
     overwrite: bool = False,
+    light_color: str = "3diebench",
+    face_colors: str = "random",
 ) -> ToyDatasetInfo:
     """Write a procedural 3DIEBench with ``objects`` objects of ``classes`` shape classes to ``out_dir``.
 
@@ -385,7 +413,17 @@ def make_toy_3diebench(
             the OOD release, whose views start at 2.
         jpeg_quality: JPEG quality of the images.
         overwrite: replace an existing ``out_dir``.
+        light_color: ``"3diebench"`` (default): a spot light of random hue per view, as 3DIEBench
+            draws it; ``"white"``: a white light (latent[6] is written as 0), so that face colours
+            match across views. The shipped default model is trained on white-light data: with
+            coloured light a small model trained for minutes on a CPU learns no pose at all.
+        face_colors: ``"random"`` (default): every object draws its own face colours; ``"canonical"``:
+            face k has the same colour on every object, so one view shows the absolute pose.
     """
+    if light_color not in LIGHT_COLORS:
+        raise ValueError(f"light_color: expected one of {LIGHT_COLORS}, got {light_color!r}")
+    if face_colors not in FACE_COLORS:
+        raise ValueError(f"face_colors: expected one of {FACE_COLORS}, got {face_colors!r}")
     for name, value, lo in (("objects", objects, 1), ("views", views, 1), ("classes", classes, 1), ("size", size, 8)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
             raise ValueError(f"{name}: expected an integer >= {lo}, got {value!r}")
@@ -412,7 +450,7 @@ def make_toy_3diebench(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
-        jobs = [(str(tmp), n, cls, oid, views, size, seed, ood, jpeg_quality, ids) for n, cls, oid in plan]
+        jobs = [(str(tmp), n, cls, oid, views, size, seed, ood, jpeg_quality, ids, light_color, face_colors) for n, cls, oid in plan]
         if workers == 1 or len(jobs) == 1:
             for job in jobs:
                 _render_object(job)
