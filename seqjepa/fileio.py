@@ -21,6 +21,7 @@ __all__ = [
     "verify_sha256",
     "check_safetensors_file",
     "LFS_POINTER_PREFIX",
+    "default_file_mode",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -41,7 +42,7 @@ def atomic_open(path: PathLike, mode: str = "wb") -> Iterator[IO]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     # mkstemp creates 0600 files; give the result the permissions a plain open() would (0666 - umask)
-    os.fchmod(fd, 0o666 & ~_current_umask())
+    os.fchmod(fd, default_file_mode())
     try:
         with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as fh:
             yield fh
@@ -55,6 +56,11 @@ def atomic_open(path: PathLike, mode: str = "wb") -> Iterator[IO]:
             pass
         raise
     _fsync_dir(target.parent)
+
+
+def default_file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` gives a new file: 0666 minus the process umask."""
+    return 0o666 & ~_current_umask()
 
 
 def _current_umask() -> int:

@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 
 from .config import SeqJEPAConfig
 from .errors import CheckpointMismatchError, ConfigError, IntegrityError, WeightsNotAvailableError
-from .fileio import atomic_write_text, check_safetensors_file, sha256_file, verify_sha256
+from .fileio import atomic_write_text, check_safetensors_file, default_file_mode, sha256_file, verify_sha256
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ def save_pretrained(
     tmp = out / f".{WEIGHTS_NAME}.{os.getpid()}.tmp"
     try:
         save_file(tensors, str(tmp), metadata={"format": "pt", "library": "seqjepa"})
+        os.chmod(tmp, default_file_mode())  # safetensors creates its files 0600
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, weights_path)

@@ -82,3 +82,16 @@ def test_missing_files_and_weights_without_config(tmp_path):
     lone.write_bytes(b"\0" * 16)
     with pytest.raises(seqjepa.WeightsNotAvailableError, match="needs its config"):
         seqjepa.load(lone)
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        _model().save_pretrained(tmp_path / "m")
+    finally:
+        os.umask(old)
+    for name in (WEIGHTS_NAME, CONFIG_NAME, "README.md"):
+        assert stat.S_IMODE((tmp_path / "m" / name).stat().st_mode) == 0o644, name
