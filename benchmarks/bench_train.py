@@ -142,6 +142,9 @@ def main(argv=None) -> float:
     print(f"reference (official-shaped, fp32 eager): {r * 1000:.1f} ms/step, {batch / r:.1f} seq/s")
     print(f"seqjepa ({dtype or 'fp32'}, channels_last, {type(opt).__name__} fused/foreach, foreach EMA): {o * 1000:.1f} ms/step, {batch / o:.1f} seq/s")
     print(f"ratio reference/seqjepa: {r / o:.2f}x")
+    verdict = "PASS" if r / o >= 1.25 else "FAIL"
+    note = "; quick: smoke run, not a measurement" if args.quick else ""
+    print(f"SUMMARY train: ratio={r / o:.2f}x (target >= 1.25x) {verdict} [training step vs official-shaped reference{note}]")
     return r / o
 
 

@@ -1,0 +1,49 @@
+"""The wheel carries everything a user needs offline: registry cards, the default weights, recipes, demo assets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel_names(tmp_path_factory) -> set:
+    pytest.importorskip("setuptools")
+    tmp = tmp_path_factory.mktemp("wheel")
+    src = tmp / "src"
+    # a checkout as users have it: the seqjepa/weights and seqjepa/assets links stay links
+    shutil.copytree(REPO, src, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "__pycache__", "build", "dist", "*.egg-info", "site", ".pytest_cache", "tests", "docs"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp / "w")],
+        cwd=src, capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (wheel,) = (tmp / "w").glob("seqjepa-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        return set(zf.namelist())
+
+
+def test_every_card_and_package_weight_is_in_the_wheel(wheel_names):
+    cards = sorted(p.name for p in (REPO / "weights").glob("*.json"))
+    assert cards, "weights/ has no cards"
+    for name in cards:
+        assert f"seqjepa/weights/{name}" in wheel_names, name
+        card = json.loads((REPO / "weights" / name).read_text())
+        if card["source"]["kind"] == "package":
+            assert f"seqjepa/weights/{card['source']['filename']}" in wheel_names
+
+
+def test_recipes_assets_and_cli_are_in_the_wheel(wheel_names):
+    recipes = sorted(p.name for p in (REPO / "seqjepa" / "train" / "recipes").glob("*.json"))
+    assert recipes and all(f"seqjepa/train/recipes/{r}" in wheel_names for r in recipes)
+    assert "seqjepa/assets/example.json" in wheel_names
+    assert any(n.endswith("entry_points.txt") for n in wheel_names)
