@@ -131,3 +131,14 @@ def test_train_tiny_trains_exports_and_loads(tmp_path):
     model = seqjepa.load(out)
     assert (tmp_path / "run" / "metrics.jsonl").is_file()
     assert model.config.image_size == 32 and model.config.train_seq_len == 3
+
+
+def test_finetune_vs_linear_probe_runs_both_arms(small_model_dir, tmp_path, capsys):
+    ex = load_example("finetune_vs_linear_probe")
+    out = tmp_path / "acc.json"
+    assert ex.main(["--fast", "--model", str(small_model_dir), "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert set(result) == {"linear_probe_top1", "finetuned_top1"}
+    assert all(0.0 <= v <= 100.0 for v in result.values())
+    text = capsys.readouterr().out
+    assert "frozen linear probe" in text and "fine-tuned" in text
