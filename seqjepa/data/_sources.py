@@ -11,7 +11,7 @@ import torch
 
 from ._images import load_rgb
 
-__all__ = ["ImageSource", "IMAGE_EXTENSIONS"]
+__all__ = ["ImageSource", "IMAGE_EXTENSIONS", "ImageSequenceDataset"]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp", ".tif", ".tiff")
 
@@ -111,3 +111,33 @@ def channel_triplet(name: str, value: Sequence[float]) -> tuple[float, float, fl
     if len(out) != 3:
         raise ValueError(f"{name}: expected 3 numbers (one per RGB channel), got {value!r}")
     return out
+
+
+class ImageSequenceDataset(torch.utils.data.Dataset):
+    """What the still-image sequence datasets share: one item per image of ``self.source``, draws
+    seeded by ``(seed, epoch, index)``, and ``dataset[i] == dataset.sample(i)``.
+
+    Subclasses set ``source`` (an :class:`ImageSource`), ``action_space``, ``seed`` and ``epoch``,
+    and implement ``sample(index, num_views=None)``.
+    """
+
+    @property
+    def action_dim(self) -> int:
+        return self.action_space.dim
+
+    @property
+    def num_classes(self) -> int:
+        return self.source.num_classes
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return self.sample(index)
+
+    def sample(self, index: int, num_views: Optional[int] = None) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+

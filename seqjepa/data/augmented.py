@@ -24,13 +24,12 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
 from ..actions import ActionSpace, get_action_space
 from ._images import to_normalized_tensor
-from ._sources import ImageSource, channel_triplet, check_index, positive_int
+from ._sources import ImageSequenceDataset, ImageSource, channel_triplet, check_index, positive_int
 
 __all__ = ["ParametricAugment", "AugmentedSequences", "blur_kernel_size", "CIFAR100_MEAN", "CIFAR100_STD",
            "TINY_IMAGENET_MEAN", "TINY_IMAGENET_STD", "NEUTRAL_PARAMS"]
@@ -155,7 +154,7 @@ class ParametricAugment:
         return x.clamp(0.0, 1.0).contiguous(), params
 
 
-class AugmentedSequences(Dataset):
+class AugmentedSequences(ImageSequenceDataset):
     """M augmented observations + one augmented target of the same image, with their actions.
 
     Args:
@@ -197,23 +196,6 @@ class AugmentedSequences(Dataset):
         self.epoch = 0
         self.observe = ParametricAugment(self.image_size, blur_p=1.0, solarize_p=0.0)
         self.target_aug = ParametricAugment(self.image_size, blur_p=0.1, solarize_p=0.2)
-
-    @property
-    def action_dim(self) -> int:
-        return self.action_space.dim
-
-    @property
-    def num_classes(self) -> int:
-        return self.source.num_classes
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return len(self.source)
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return self.sample(index)
 
     def sample(self, index: int, num_views: Optional[int] = None) -> dict[str, torch.Tensor]:
         """The contract dict of item ``index`` with ``num_views`` observations (default ``self.num_views``)."""

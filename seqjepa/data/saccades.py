@@ -26,11 +26,10 @@ from typing import Optional, Sequence, Union
 import numpy as np
 from PIL import Image
 import torch
-from torch.utils.data import Dataset
 
 from ..actions import get_action_space
 from ..errors import IntegrityError
-from ._sources import ImageSource, channel_triplet, check_index, positive_int
+from ._sources import ImageSequenceDataset, ImageSource, channel_triplet, check_index, positive_int
 
 __all__ = ["SaccadeSequences", "center_bias_saliency", "sample_fixations", "STL10_MEAN", "STL10_STD"]
 
@@ -82,7 +81,7 @@ def _crop(image: np.ndarray, r: int, c: int, size: int) -> np.ndarray:
     return patch
 
 
-class SaccadeSequences(Dataset):
+class SaccadeSequences(ImageSequenceDataset):
     """M foveal glimpses + one target glimpse of an image, with relative fixation positions as actions.
 
     Args:
@@ -149,23 +148,6 @@ class SaccadeSequences(Dataset):
             expected = (len(self.source), self.image_size, self.image_size)
             if self._maps.shape != expected:
                 raise ValueError(f"saliency: expected maps of shape (N, H, W) = {expected}, got {self._maps.shape}")
-
-    @property
-    def action_dim(self) -> int:
-        return self.action_space.dim
-
-    @property
-    def num_classes(self) -> int:
-        return self.source.num_classes
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return len(self.source)
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return self.sample(index)
 
     def saliency_map(self, index: int) -> np.ndarray:
         """The (H, W) non-negative saliency map of image ``index`` (after exp for log densities)."""
