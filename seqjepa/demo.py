@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .errors import WeightsNotAvailableError
+from .factory import DEFAULT_MODEL
 
 __all__ = [
     "ASSETS_DIR",
@@ -181,7 +182,7 @@ class DemoResult:
 # ----------------------------------------------------------------------------- the demo
 def _load_model(name: str):
     from . import load
-    from .factory import DEFAULT_MODEL, is_local_path
+    from .factory import is_local_path
     from .registry import list_models
 
     how = (
@@ -225,7 +226,7 @@ def _rotation_angle_deg(action: np.ndarray) -> float:
 
 
 def run_demo(
-    model: str = "tiny-toy3diebench",
+    model: str = DEFAULT_MODEL,
     out: Optional[PathLike] = DEFAULT_OUT,
     *,
     classes: int = 8,
