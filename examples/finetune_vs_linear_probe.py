@@ -30,39 +30,20 @@ from torch.utils.data import DataLoader
 import seqjepa
 from seqjepa.data import ThreeDIEBench, make_toy_3diebench
 from seqjepa.fileio import atomic_write_text
-from seqjepa.finetune import Classifier
+from seqjepa.finetune import Classifier, evaluate_classifier, fit_classifier
 
 
 def _loader(dataset, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
-    generator = torch.Generator().manual_seed(seed)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
-
-
-def accuracy(clf: Classifier, dataset) -> float:
-    """Top-1 (%) of ``clf`` on z_AGG of ``dataset``'s sequences."""
-    clf.eval()
-    correct = total = 0
-    with torch.no_grad():
-        for batch in _loader(dataset, 128, False, 0):
-            actions = batch["actions"][:, :-1] if clf.backbone.config.action_conditioned else None
-            correct += (clf(batch["views"], actions).argmax(1) == batch["label"]).sum().item()
-            total += len(batch["label"])
-    return 100.0 * correct / total
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=torch.Generator().manual_seed(seed))
 
 
 def train(clf: Classifier, dataset, *, epochs: int, backbone_lr: float, head_lr: float, batch_size: int, seed: int) -> None:
-    """Cross-entropy on z_AGG; the dataset redraws its views every epoch."""
+    """Cross-entropy on z_AGG with :func:`seqjepa.finetune.fit_classifier`; views are redrawn every epoch."""
     torch.manual_seed(seed)
     optimizer = torch.optim.AdamW(clf.param_groups(backbone_lr, head_lr, weight_decay=1e-4))
     for epoch in range(epochs):
         dataset.set_epoch(epoch)
-        clf.train()
-        for batch in _loader(dataset, batch_size, True, seed + epoch):
-            actions = batch["actions"][:, :-1] if clf.backbone.config.action_conditioned else None
-            loss = torch.nn.functional.cross_entropy(clf(batch["views"], actions), batch["label"])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+        fit_classifier(clf, _loader(dataset, batch_size, True, seed + epoch), optimizer)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -101,12 +82,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         probe = Classifier(copy.deepcopy(model), args.classes, on="invariant", freeze_encoder=True, freeze_aggregator=True)
         train(probe, train_set, epochs=args.epochs, backbone_lr=0.0, head_lr=args.probe_lr,
               batch_size=args.batch_size, seed=args.seed)
-        probe_acc = accuracy(probe, test_set)
+        probe_acc = evaluate_classifier(probe, _loader(test_set, 128, False, 0))
 
         tuned = Classifier(copy.deepcopy(model), args.classes, on="invariant")
         train(tuned, train_set, epochs=args.epochs, backbone_lr=args.backbone_lr, head_lr=args.head_lr,
               batch_size=args.batch_size, seed=args.seed)
-        tuned_acc = accuracy(tuned, test_set)
+        tuned_acc = evaluate_classifier(tuned, _loader(test_set, 128, False, 0))
 
     print(f"held-out top-1 on z_AGG ({len(test_set)} new objects, {args.classes} classes, M={args.num_views}):")
     print(f"  frozen linear probe  {probe_acc:6.2f} %")

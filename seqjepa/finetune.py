@@ -272,6 +272,13 @@ def trainable_parameters(module: nn.Module) -> Iterable[nn.Parameter]:
     return (p for p in module.parameters() if p.requires_grad)
 
 
+def _actions_for(clf: Classifier, actions: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    """The classifier reads no actions from images alone, nor when its backbone was trained without them."""
+    if clf.on == "equivariant" or not clf.backbone.config.action_conditioned:
+        return None
+    return actions
+
+
 def _unpack(batch: Any, device: Union[str, torch.device]) -> "tuple[torch.Tensor, Optional[torch.Tensor], torch.Tensor]":
     """(images, labels) from an image folder, or a contract dict (views, actions between them, label)."""
     if isinstance(batch, dict):
@@ -289,8 +296,7 @@ def fit_classifier(clf: Classifier, loader: Iterable, optimizer: torch.optim.Opt
     total, count = 0.0, 0
     for batch in loader:
         views, actions, labels = _unpack(batch, device)
-        if clf.on == "equivariant":
-            actions = None
+        actions = _actions_for(clf, actions)
         loss = nn.functional.cross_entropy(clf(views, actions), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -307,8 +313,7 @@ def evaluate_classifier(clf: Classifier, loader: Iterable, *, device: Union[str,
     correct, count = 0, 0
     for batch in loader:
         views, actions, labels = _unpack(batch, device)
-        if clf.on == "equivariant":
-            actions = None
+        actions = _actions_for(clf, actions)
         correct += int((clf(views, actions).argmax(dim=1) == labels).sum())
         count += labels.shape[0]
     return 100.0 * correct / max(count, 1)

@@ -101,3 +101,15 @@ def test_classifier_bad_arguments(backbone):
         Classifier(backbone, 3, "invariant")(torch.randn(2, 3, 3, 16, 16))
     with pytest.raises(ValueError, match="model"):
         Classifier(torch.nn.Linear(2, 2), 3)
+
+
+def test_fit_and_evaluate_on_contract_batches_with_an_action_free_backbone():
+    from seqjepa.finetune import evaluate_classifier, fit_classifier
+
+    torch.manual_seed(0)
+    free = SeqJEPA(small_config(action_conditioned=False, learn_action_embedding=False))
+    clf = Classifier(free, num_classes=2, on="invariant")
+    batch = {"views": torch.randn(4, 2, 3, 16, 16), "actions": torch.randn(4, 2, 4), "label": torch.tensor([0, 1, 0, 1])}
+    opt = torch.optim.SGD(clf.param_groups(0.01, 0.01), lr=0.01)
+    assert fit_classifier(clf, [batch], opt) > 0  # the dataset's actions are not fed to an action-free model
+    assert 0.0 <= evaluate_classifier(clf, [batch]) <= 100.0
