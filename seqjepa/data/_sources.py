@@ -109,7 +109,7 @@ def channel_triplet(name: str, value: Sequence[float]) -> tuple[float, float, fl
     except (TypeError, ValueError):
         raise ValueError(f"{name}: expected 3 numbers (one per RGB channel), got {value!r}") from None
     if len(out) != 3:
-        raise ValueError(f"{name}: expected 3 numbers (one per RGB channel), got {value!r}")
+        raise ValueError(f"{name}: expected 3 numbers (one per RGB channel), got {len(out)}: {value!r}")
     return out
 
 

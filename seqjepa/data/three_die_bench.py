@@ -29,6 +29,7 @@ from torch.utils.data import Dataset
 from ..actions import ActionSpace, get_action_space
 from ..errors import IntegrityError
 from ._images import PIL_INTERPOLATION, load_rgb, to_normalized_tensor
+from ._sources import channel_triplet, positive_int
 
 __all__ = ["ThreeDIEBench", "THREEDIEBENCH_MEAN", "THREEDIEBENCH_STD", "LATENT_DIM"]
 
@@ -100,10 +101,10 @@ class ThreeDIEBench(Dataset):
                 f"action_space: expected one that reads the 7-d 3DIEBench latent ('rotation', 'rotation_color'), "
                 f"got {self.action_space.name!r} (reads {self.action_space.latent_dim}-d latents)"
             )
-        self.num_views = _positive_int("num_views", num_views)
-        self.image_size = _positive_int("image_size", image_size)
-        self.mean = _three_floats("mean", mean)
-        self.std = _three_floats("std", std)
+        self.num_views = positive_int("num_views", num_views)
+        self.image_size = positive_int("image_size", image_size)
+        self.mean = channel_triplet("mean", mean)
+        self.std = channel_triplet("std", std)
         if any(s <= 0 for s in self.std):
             raise ValueError(f"std: expected positive values, got {self.std}")
         if interpolation not in PIL_INTERPOLATION:
@@ -138,7 +139,7 @@ class ThreeDIEBench(Dataset):
         else:
             if views_per_object is None:
                 views_per_object = _count_views(self.root / self.samples[0])
-            self._view_ids = np.arange(_positive_int("views_per_object", views_per_object))
+            self._view_ids = np.arange(positive_int("views_per_object", views_per_object))
             if self.num_views + 1 > len(self._view_ids):
                 raise ValueError(
                     f"num_views: M={self.num_views} needs M+1={self.num_views + 1} distinct views per object, "
@@ -170,7 +171,7 @@ class ThreeDIEBench(Dataset):
     def draw_views(self, index: int, num_views: Optional[int] = None) -> np.ndarray:
         """The M+1 distinct view ids item ``index`` uses in the current epoch (observations, then target)."""
         index = self._check_index(index)
-        m = self.num_views if num_views is None else _positive_int("num_views", num_views)
+        m = self.num_views if num_views is None else positive_int("num_views", num_views)
         available = self.view_ids(index)
         if m + 1 > len(available):
             raise ValueError(
@@ -244,22 +245,6 @@ class ThreeDIEBench(Dataset):
         self.samples = [self.samples[k] for k in keep]
         self.labels = self.labels[keep]
         self._per_object_views = views
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
-    return int(value)
-
-
-def _three_floats(name: str, value: Sequence[float]) -> tuple[float, float, float]:
-    try:
-        out = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected 3 numbers (one per RGB channel), got {value!r}") from None
-    if len(out) != 3:
-        raise ValueError(f"{name}: expected 3 numbers (one per RGB channel), got {len(out)}: {value!r}")
-    return out
 
 
 def _load_npy(path: Path, what: str) -> np.ndarray:
