@@ -294,6 +294,12 @@ def run_protocol(
                                      f"the dataset gives {fs['actions'].shape[-1]}")
                 return torch.cat([fs["z"][:, 0], fs["z"][:, 1]], dim=1), fs["actions"][:, 0, rp.start:rp.stop]
             results["r2"][rp.name], results["r2_sie"][rp.name] = regress(pair, rp.hidden)
+            if rp.name == "rotation" and protocol.classification:
+                # the same probe on the invariant side: [z_AGG of view 0 alone, z_AGG of view 1 alone]
+                def agg_pair(fs, rp=rp):
+                    return _single_view_aggregates(model, fs["z"][:, :2]), fs["actions"][:, 0, rp.start:rp.stop]
+                key = "rotation_from_zagg"
+                results["r2"][key], results["r2_sie"][key] = regress(agg_pair, rp.hidden)
         log(f"R² {results['r2']}")
     if protocol.individual_rotation:
         def absolute(fs):
@@ -321,11 +327,27 @@ def run_protocol(
     return results
 
 
+def _single_view_aggregates(model, z: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+    """(N, K, D) encoder outputs -> (N, K*E): z_AGG of each view on its own (M_val = 1), concatenated."""
+    param = next(model.parameters())
+    outs = []
+    with torch.no_grad():
+        for start in range(0, z.shape[0], chunk):
+            block = z[start:start + chunk].to(param.device, param.dtype)
+            n, k = block.shape[:2]
+            acts = None
+            if model.config.action_conditioned:  # one view: no action between views, its slot is zero
+                acts = block.new_zeros(n * k, 0, model.config.action_dim)
+            outs.append(model.aggregate(block.reshape(n * k, 1, -1), acts).reshape(n, -1).float().cpu())
+    return torch.cat(outs)
+
+
 _NOTES = [
     "R² is scikit-learn's (mean over output dimensions of per-dimension R²); r2_sie is SIE's variant (one scalar mean over all dimensions), not comparable with it.",
     "Frozen backbone in eval mode (the official evaluation updated its BatchNorm statistics); the rotation regressor and every z_AGG classifier are trained (the official code left them untrained).",
     "Path integration at M_val = k: z_AGG of views 0..k with the k actions between them, target = composed (quaternion, w >= 0) or summed action from view 0 to view k. 'vision only' zeroes the actions given to an action-conditioned model; 'action only' replaces every view by one constant (all-zero, i.e. mean-colour) image.",
     "Top-1 on z uses the first view of each sequence; relative R² uses views 0 and 1 of each sequence.",
+    "rotation_from_zagg: the relative-rotation probe on [z_AGG of view 0 alone, z_AGG of view 1 alone] (M_val = 1 each) instead of [z_0, z_1]: how much pose the invariant embedding keeps.",
 ]
 
 

@@ -31,6 +31,10 @@ def test_every_protocol_runs_end_to_end(name, tmp_path):
         assert math.isfinite(results["r2"][rp.name]) and math.isfinite(results["r2_sie"][rp.name])
     if protocol.individual_rotation:
         assert math.isfinite(results["r2"]["individual_rotation"])
+    has_zagg_probe = any(rp.name == "rotation" for rp in protocol.relative) and protocol.classification
+    assert ("rotation_from_zagg" in results.get("r2", {})) == has_zagg_probe
+    if has_zagg_probe:
+        assert math.isfinite(results["r2"]["rotation_from_zagg"])
     if protocol.path_integration:
         assert set(results["path_integration"]) == {"vision+action", "vision only", "action only"}
         assert set(results["path_integration"]["action only"]) == {"1", "2"}
@@ -101,6 +105,21 @@ def test_bad_arguments(model):
         EvalOptions(max_views=1)
     with pytest.raises(ValueError, match="actions"):  # a 4-d model on 6-d rotation+colour sequences
         run_protocol(model, "3diebench-rotcolor", options=FAST, dataset_factory=contract_factory(4, 4))
+
+
+@pytest.mark.parametrize("conditioned", [True, False])
+def test_single_view_aggregates_are_each_views_own_z_agg(conditioned):
+    from seqjepa.eval.protocols import _single_view_aggregates
+
+    torch.manual_seed(0)
+    model = SeqJEPA(small_config(action_conditioned=conditioned, learn_action_embedding=conditioned)).eval()
+    views = torch.randn(5, 2, 3, 16, 16)
+    with torch.no_grad():
+        z = model.equivariant_embedding(views)
+        want = [model.invariant_embedding(views[:, j:j + 1], torch.zeros(5, 0, 4) if conditioned else None) for j in (0, 1)]
+    got = _single_view_aggregates(model, z, chunk=2)  # chunks smaller than the batch
+    assert got.shape == (5, 2 * model.config.token_dim)
+    torch.testing.assert_close(got, torch.cat(want, dim=1), rtol=0, atol=1e-5)
 
 
 def test_real_generator_and_loader(tmp_path):
