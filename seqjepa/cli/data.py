@@ -29,6 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--face-colors", choices=("random", "canonical"), default="random",
         help="random colours per object (default) or the same colour for face k of every object",
     )
+    p.add_argument(
+        "--max-angle", type=float, default=90.0, metavar="DEGREES",
+        help="draw each Euler angle from U(-DEGREES, DEGREES) (default 90, 3DIEBench's range; at most 90)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
     p.set_defaults(func=run)
 
@@ -38,12 +42,17 @@ def run(args: argparse.Namespace) -> int:
 
     if args.first_view < 0:
         raise ValueError(f"--first-view: expected an integer >= 0, got {args.first_view}")
+    import math
+
+    if not 0 < args.max_angle <= 90:
+        raise ValueError(f"--max-angle: expected degrees in (0, 90], got {args.max_angle}")
     start = time.perf_counter()
     info = make_toy_3diebench(
         args.out, objects=args.objects, views=args.views, classes=args.classes, size=args.size, seed=args.seed,
         val_fraction=args.val_fraction, workers=args.workers, ood=args.ood,
         view_ids=range(args.first_view, args.first_view + args.views) if args.views > 0 else None,
         overwrite=args.overwrite, light_color=args.light, face_colors=args.face_colors,
+        max_angle=math.pi / 2 if args.max_angle == 90 else math.radians(args.max_angle),
     )
     elapsed = time.perf_counter() - start
     print(

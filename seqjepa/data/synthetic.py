@@ -42,7 +42,8 @@ from typing import Optional, Sequence, Union
 import numpy as np
 from PIL import Image
 
-__all__ = ["make_toy_3diebench", "SHAPE_CLASSES", "Mesh", "make_mesh", "render_view", "sample_latents", "ToyDatasetInfo"]
+__all__ = ["make_toy_3diebench", "SHAPE_CLASSES", "Mesh", "make_mesh", "render_view", "sample_latents", "ToyDatasetInfo",
+           "DEFAULT_MAX_ANGLE"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -179,21 +180,36 @@ def make_mesh(name: str, rng: np.random.Generator, *, face_colors: str = "random
 
 
 # ----------------------------------------------------------------------------- latents
-def sample_latents(rng: np.random.Generator, views: int, *, ood: bool = False) -> np.ndarray:
+DEFAULT_MAX_ANGLE = np.pi / 2
+
+
+def sample_latents(
+    rng: np.random.Generator, views: int, *, ood: bool = False, max_angle: float = DEFAULT_MAX_ANGLE
+) -> np.ndarray:
     """``(views, 7)`` float64 latents drawn as 3DIEBench draws them (paper-notes §4).
 
-    With ``ood=True`` each Euler angle is drawn from ``+-U(pi/2, pi)`` as in 3DIEBench-OOD (§1c).
+    Each Euler angle is drawn from ``U(-max_angle, max_angle)``; 3DIEBench's range is the default
+    ``pi/2``. With ``ood=True`` each angle is drawn from ``+-U(pi/2, pi)`` as in 3DIEBench-OOD (§1c).
     """
+    check_max_angle(max_angle, ood)
     lat = np.empty((views, 7), dtype=np.float64)
     if ood:
         lat[:, 0:3] = rng.uniform(np.pi / 2, np.pi, size=(views, 3)) * rng.choice([-1.0, 1.0], size=(views, 3))
     else:
-        lat[:, 0:3] = rng.uniform(-np.pi / 2, np.pi / 2, size=(views, 3))
+        lat[:, 0:3] = rng.uniform(-max_angle, max_angle, size=(views, 3))
     lat[:, 3] = rng.uniform(0.0, 1.0, views)
     lat[:, 4] = rng.uniform(0.0, np.pi / 4, views)
     lat[:, 5] = rng.uniform(0.0, 2 * np.pi, views)
     lat[:, 6] = rng.uniform(0.0, 1.0, views)
     return lat
+
+
+def check_max_angle(max_angle: float, ood: bool = False) -> None:
+    """Reject a rotation range outside (0, pi/2], or one combined with the OOD draw (whose range is fixed)."""
+    if isinstance(max_angle, bool) or not isinstance(max_angle, (int, float, np.floating)) or not 0 < max_angle <= np.pi / 2:
+        raise ValueError(f"max_angle: expected radians in (0, pi/2] (3DIEBench draws U(-pi/2, pi/2)), got {max_angle!r}")
+    if ood and max_angle != DEFAULT_MAX_ANGLE:
+        raise ValueError(f"max_angle: the OOD draw has its own range +-U(pi/2, pi); leave max_angle at pi/2, got {max_angle!r}")
 
 
 def euler_xyz_matrix(angles: np.ndarray) -> np.ndarray:
@@ -356,10 +372,10 @@ def _object_plan(objects: int, classes: int, seed: int) -> list[tuple[int, int, 
 
 
 def _render_object(job: tuple) -> None:
-    root, n, cls, obj_id, views, size, seed, ood, quality, view_ids, light_color, face_colors = job
+    root, n, cls, obj_id, views, size, seed, ood, quality, view_ids, light_color, face_colors, max_angle = job
     rng = np.random.default_rng([seed, n])
     mesh = make_mesh(SHAPE_CLASSES[cls], rng, face_colors=face_colors)
-    latents = sample_latents(rng, views, ood=ood)
+    latents = sample_latents(rng, views, ood=ood, max_angle=max_angle)
     if light_color == "white":
         latents[:, 6] = 0.0  # the light has no hue: record the neutral value, not a hue that was not rendered
     folder = Path(root) / _synset_id(cls) / obj_id
@@ -395,6 +411,7 @@ def make_toy_3diebench(
     overwrite: bool = False,
     light_color: str = "3diebench",
     face_colors: str = "random",
+    max_angle: float = DEFAULT_MAX_ANGLE,
 ) -> ToyDatasetInfo:
     """Write a procedural 3DIEBench with ``objects`` objects of ``classes`` shape classes to ``out_dir``.
 
@@ -419,7 +436,11 @@ def make_toy_3diebench(
             coloured light a small model trained for minutes on a CPU learns no pose at all.
         face_colors: ``"random"`` (default): every object draws its own face colours; ``"canonical"``:
             face k has the same colour on every object, so one view shows the absolute pose.
+        max_angle: each Euler angle is drawn from ``U(-max_angle, max_angle)`` radians; 3DIEBench's
+            ``pi/2`` by default. The shipped default model is trained with ``pi/4``: over the full
+            range a small CPU-trained model learns too little pose for rotation to be read off z.
     """
+    check_max_angle(max_angle, ood)
     if light_color not in LIGHT_COLORS:
         raise ValueError(f"light_color: expected one of {LIGHT_COLORS}, got {light_color!r}")
     if face_colors not in FACE_COLORS:
@@ -450,7 +471,8 @@ def make_toy_3diebench(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
-        jobs = [(str(tmp), n, cls, oid, views, size, seed, ood, jpeg_quality, ids, light_color, face_colors) for n, cls, oid in plan]
+        jobs = [(str(tmp), n, cls, oid, views, size, seed, ood, jpeg_quality, ids, light_color, face_colors, max_angle)
+                for n, cls, oid in plan]
         if workers == 1 or len(jobs) == 1:
             for job in jobs:
                 _render_object(job)

@@ -46,6 +46,27 @@ def test_latent_ranges():
     assert (ood[:, :3] < 0).any() and (ood[:, :3] > 0).any()
 
 
+def test_narrower_rotation_range():
+    lat = sample_latents(np.random.default_rng(0), 4000, max_angle=np.pi / 4)
+    assert np.all(np.abs(lat[:, :3]) <= np.pi / 4)
+    assert abs(lat[:, 0].std() - (np.pi / 2) / np.sqrt(12)) < 0.02  # uniform over the whole narrower range
+    for bad in (0.0, -0.1, np.pi, True, "45"):
+        with pytest.raises(ValueError, match="max_angle"):
+            sample_latents(np.random.default_rng(0), 2, max_angle=bad)
+    with pytest.raises(ValueError, match="max_angle.*OOD"):
+        sample_latents(np.random.default_rng(0), 2, ood=True, max_angle=np.pi / 4)
+
+
+def test_max_angle_reaches_the_written_latents(tmp_path, capsys):
+    out = tmp_path / "narrow"
+    assert main(["make-toy-3diebench", str(out), "--objects", "2", "--views", "30", "--classes", "1",
+                 "--size", "16", "--workers", "1", "--max-angle", "30"]) == 0
+    lat = np.stack([np.load(p) for p in out.glob("*/*/latent_*.npy")])
+    assert lat.shape == (60, 7) and np.all(np.abs(lat[:, :3]) <= np.radians(30)) and np.abs(lat[:, :3]).max() > np.radians(25)
+    assert main(["make-toy-3diebench", str(tmp_path / "bad"), "--max-angle", "120"]) == 2
+    assert "--max-angle" in capsys.readouterr().err
+
+
 def test_rendering_depends_on_each_latent():
     rng = np.random.default_rng(0)
     mesh = make_mesh("l_shape", rng)
