@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -60,6 +61,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--head-lr", type=float, default=3e-3)
     parser.add_argument("--light", choices=("3diebench", "white"), default="white", help="scene (default: the default model's)")
     parser.add_argument("--face-colors", choices=("random", "canonical"), default="canonical")
+    parser.add_argument("--max-angle", type=float, default=45.0, metavar="DEGREES",
+                        help="Euler angles within +-DEGREES (default: the default model's 45; 3DIEBench's is 90)")
     parser.add_argument("--seed", type=int, default=1, help="data seed (the default model was trained on seed 0)")
     parser.add_argument("--json", type=Path, help="write the two accuracies here")
     parser.add_argument("--fast", action="store_true", help="tiny sizes (for tests): 2 classes, 8 objects, 2 epochs")
@@ -75,7 +78,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "toy"
         make_toy_3diebench(root, objects=args.objects, views=args.views, classes=args.classes, size=cfg.image_size,
-                           seed=args.seed, light_color=args.light, face_colors=args.face_colors, workers=1)
+                           seed=args.seed, light_color=args.light, face_colors=args.face_colors, workers=1,
+                           max_angle=math.radians(args.max_angle))
         common = dict(num_views=args.num_views, image_size=cfg.image_size, mean=cfg.mean, std=cfg.std, seed=args.seed)
         train_set, test_set = ThreeDIEBench(root, "train", **common), ThreeDIEBench(root, "val", **common)
 

@@ -73,6 +73,7 @@ class Example:
     source: Path
     light_color: str = "3diebench"  # how the views were rendered (see make_toy_3diebench)
     face_colors: str = "random"
+    max_angle: float = math.pi / 2  # Euler angles were drawn from U(-max_angle, max_angle)
 
 
 def load_example(directory: Optional[PathLike] = None) -> Example:
@@ -96,6 +97,7 @@ def load_example(directory: Optional[PathLike] = None) -> Example:
         scene = doc.get("scene", {})
         light_color = scene.get("light_color", "3diebench")
         face_colors = scene.get("face_colors", "random")
+        max_angle = float(scene.get("max_angle", math.pi / 2))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"example: {path} is not a valid demo example file ({exc})") from exc
     for i, latent in enumerate(raw):
@@ -114,7 +116,7 @@ def load_example(directory: Optional[PathLike] = None) -> Example:
         with Image.open(image_path) as im:
             images.append(im.convert("RGB"))
     return Example(images=images, latents=latents, shape=shape, mesh_seed=mesh_seed, source=root,
-                   light_color=light_color, face_colors=face_colors)
+                   light_color=light_color, face_colors=face_colors, max_angle=max_angle)
 
 
 @dataclass
@@ -128,11 +130,12 @@ class Gallery:
 
 
 def render_gallery(classes: Sequence[str], objects_per_class: int = 6, views: int = 3, size: int = 64,
-                   seed: int = 0, *, light_color: str = "3diebench", face_colors: str = "random") -> Gallery:
+                   seed: int = 0, *, light_color: str = "3diebench", face_colors: str = "random",
+                   max_angle: float = math.pi / 2) -> Gallery:
     """Render ``objects_per_class`` new objects of every class in ``classes``, ``views`` random views each.
 
     Objects draw from ``default_rng([seed, 7919, k, n])``, a stream no toy dataset uses; the scene
-    (``light_color``, ``face_colors``) is the one the example views were rendered with.
+    (``light_color``, ``face_colors``, ``max_angle``) is the one the example views were rendered with.
     """
     from .data.synthetic import make_mesh, render_view, sample_latents
 
@@ -144,7 +147,7 @@ def render_gallery(classes: Sequence[str], objects_per_class: int = 6, views: in
         for n in range(objects_per_class):
             rng = np.random.default_rng([seed, 7919, k, n])
             mesh = make_mesh(shape, rng, face_colors=face_colors)
-            lat = sample_latents(rng, views)
+            lat = sample_latents(rng, views, max_angle=max_angle)
             if light_color == "white":
                 lat[:, 6] = 0.0
             images.append(np.stack([render_view(mesh, v, size, light_color=light_color) for v in lat]))
@@ -304,7 +307,8 @@ def run_demo(
         class_names = list(SHAPE_CLASSES[:classes])
         size = min(128, max(64, cfg.image_size))
         gallery = render_gallery(class_names, objects_per_class, gallery_views + 1, size=size, seed=seed,
-                                 light_color=example.light_color, face_colors=example.face_colors)
+                                 light_color=example.light_color, face_colors=example.face_colors,
+                                 max_angle=example.max_angle)
         n, v = gallery.images.shape[:2]
         g_all = _tensor_batch(net, [Image.fromarray(im) for im in gallery.images.reshape(n * v, size, size, 3)])
         g_all = g_all.reshape(n, v, *g_all.shape[1:])
@@ -316,7 +320,7 @@ def run_demo(
         rng = np.random.default_rng([seed, 104729])
         cos_t, cos_r = _prediction_cosines(net, z_agg[None], example.latents[None, m - 1],
                                            None if all_actions is None else all_actions[None, m - 1],
-                                           target_embedding[None], random_actions, rng)
+                                           target_embedding[None], random_actions, rng, example.max_angle)
         prediction = _predict(net, z_agg[None], None if all_actions is None else all_actions[None, m - 1])[0]
         cos_true, cos_random = float(cos_t[0]), cos_r[0].tolist()
         gallery_stats: dict = {}
@@ -328,7 +332,8 @@ def run_demo(
             echo(f"  cos(prediction, true z) = {float(np.mean(cos_random)):+.3f}  mean over {random_actions} random "
                  f"actions (best {max(cos_random):+.3f}); the true action ranks {rank} of {random_actions + 1}")
             g_t, g_r = _prediction_cosines(net, g_agg, gallery.latents[:, -2], g_actions[:, -1],
-                                           net.encode(g_all[:, -1], target=True), random_actions, rng)
+                                           net.encode(g_all[:, -1], target=True), random_actions, rng,
+                                           example.max_angle)
             wins = int((g_t[:, None] >= g_r).all(dim=1).sum())
             gallery_stats = dict(gallery_cos_true=float(g_t.mean()), gallery_cos_random=float(g_r.mean()),
                                  gallery_true_best=wins)
@@ -354,7 +359,7 @@ def run_demo(
         if figure_path is not None:
             # middle panel: the example object turned about the vertical (world z) axis
             mesh = make_mesh(example.shape, np.random.default_rng(example.mesh_seed), face_colors=example.face_colors)
-            angles = np.linspace(-math.pi / 2, math.pi / 2, sweep_steps)
+            angles = np.linspace(-example.max_angle, example.max_angle, sweep_steps)
             sweep_lat = np.repeat(example.latents[:1], sweep_steps, axis=0)
             sweep_lat[:, 2] = angles
             sweep_imgs = [Image.fromarray(render_view(mesh, lat, size, light_color=example.light_color)) for lat in sweep_lat]
@@ -394,10 +399,11 @@ def _predict(net, z_agg: torch.Tensor, action: Optional[torch.Tensor]) -> torch.
 
 
 def _prediction_cosines(net, z_agg, last_latents: np.ndarray, true_actions, target_z, k: int,
-                        rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+                        rng: np.random.Generator, max_angle: float = math.pi / 2) -> tuple[torch.Tensor, torch.Tensor]:
     """Cosine to ``target_z`` (B, D) of the prediction with the true action (B,) and with ``k`` random ones (B, k).
 
-    A random action leads from the last observed view's latent to a freshly drawn one.
+    A random action leads from the last observed view's latent to a freshly drawn one (angles in
+    ``U(-max_angle, max_angle)``, the training distribution).
     """
     from .data.synthetic import sample_latents
 
@@ -405,7 +411,7 @@ def _prediction_cosines(net, z_agg, last_latents: np.ndarray, true_actions, targ
     b = z_agg.shape[0]
     if true_actions is None or k == 0:
         return cos_true, cos_true.new_zeros(b, 0)
-    wrong = sample_latents(rng, b * k).reshape(b, k, 7)
+    wrong = sample_latents(rng, b * k, max_angle=max_angle).reshape(b, k, 7)
     pairs = np.stack([np.broadcast_to(last_latents[:, None], wrong.shape), wrong], axis=2)  # (B, k, 2, 7)
     wrong_actions = _actions(net, pairs.reshape(b * k, 2, 7))[:, 0]  # (B*k, A)
     pred = _predict(net, z_agg.repeat_interleave(k, dim=0), wrong_actions)

@@ -131,7 +131,7 @@ def test_assets_are_small_and_reproducible_from_their_seed():
     assert total < 200_000
     rng = np.random.default_rng(doc["mesh_seed"])
     make_mesh(doc["shape"], rng, face_colors=doc["scene"]["face_colors"])
-    expected = sample_latents(rng, len(doc["views"]))
+    expected = sample_latents(rng, len(doc["views"]), max_angle=doc["scene"]["max_angle"])
     if doc["scene"]["light_color"] == "white":
         expected[:, 6] = 0.0  # a white light has no hue
     np.testing.assert_allclose(np.array([v["latent"] for v in doc["views"]]), expected, rtol=0, atol=1e-12)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -30,15 +31,17 @@ MESH_SEED = [20250503, 8, 2]
 VIEWS = 4
 SIZE = 128
 JPEG_QUALITY = 88
-#: the scene of the default model's training data (seqjepa make-toy-3diebench --light white --face-colors canonical)
+#: the scene of the default model's training data
+#: (seqjepa make-toy-3diebench --light white --face-colors canonical --max-angle 45)
 LIGHT_COLOR = "white"
 FACE_COLORS = "canonical"
+MAX_ANGLE = math.pi / 4
 
 
 def main() -> None:
     rng = np.random.default_rng(MESH_SEED)
     mesh = make_mesh(SHAPE, rng, face_colors=FACE_COLORS)
-    latents = sample_latents(rng, VIEWS)
+    latents = sample_latents(rng, VIEWS, max_angle=MAX_ANGLE)
     if LIGHT_COLOR == "white":
         latents[:, 6] = 0.0
     views = []
@@ -51,11 +54,12 @@ def main() -> None:
     document = {
         "format": 1,
         "description": (
-            f"One procedural {SHAPE} seen from {VIEWS} random rotations (3DIEBench's latent distribution); "
+            f"One procedural {SHAPE} seen from {VIEWS} random rotations (3DIEBench's latent distribution, "
+            f"Euler angles within +-{math.degrees(MAX_ANGLE):g} degrees); "
             f"the demo observes the first {VIEWS - 1} views and predicts the last."
         ),
         "shape": SHAPE,
-        "scene": {"light_color": LIGHT_COLOR, "face_colors": FACE_COLORS},
+        "scene": {"light_color": LIGHT_COLOR, "face_colors": FACE_COLORS, "max_angle": MAX_ANGLE},
         "class_index": SHAPE_CLASSES.index(SHAPE),
         "mesh_seed": MESH_SEED,
         "image_size": SIZE,
