@@ -78,7 +78,7 @@ class Example:
 
 def load_example(directory: Optional[PathLike] = None) -> Example:
     """Read ``example.json`` and its views from ``directory`` (default: the package's assets)."""
-    from .data.synthetic import SHAPE_CLASSES
+    from .data.synthetic import SHAPE_CLASSES, check_max_angle
 
     root = Path(directory) if directory is not None else ASSETS_DIR
     path = root / EXAMPLE_FILE
@@ -108,6 +108,10 @@ def load_example(directory: Optional[PathLike] = None) -> Example:
         raise ValueError(f"example: expected at least 3 views with 7-d latents in {path}, got shape {latents.shape}")
     if shape not in SHAPE_CLASSES:
         raise ValueError(f"example: shape must be one of {SHAPE_CLASSES}, got {shape!r} in {path}")
+    try:
+        check_max_angle(max_angle)
+    except ValueError as exc:
+        raise ValueError(f"example: scene.max_angle in {path} is invalid ({exc})") from None
     images = []
     for name in names:
         image_path = root / name

@@ -151,6 +151,12 @@ def test_load_example_rejects_broken_assets(tmp_path):
     (tmp_path / "a" / EXAMPLE_FILE).write_text(json.dumps(doc))
     with pytest.raises(ValueError, match="latent"):
         load_example(tmp_path / "a")
+    doc = json.loads((ASSETS_DIR / EXAMPLE_FILE).read_text())
+    doc["scene"]["max_angle"] = 3.0  # beyond pi/2
+    (tmp_path / "a" / EXAMPLE_FILE).write_text(json.dumps(doc))
+    (tmp_path / "a" / "view_2.jpg").write_bytes((ASSETS_DIR / "view_2.jpg").read_bytes())
+    with pytest.raises(ValueError, match="scene.max_angle"):
+        load_example(tmp_path / "a")
 
 
 def test_wheel_ships_the_assets(tmp_path):

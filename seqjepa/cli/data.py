@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 
@@ -42,8 +43,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.first_view < 0:
         raise ValueError(f"--first-view: expected an integer >= 0, got {args.first_view}")
-    import math
-
     if not 0 < args.max_angle <= 90:
         raise ValueError(f"--max-angle: expected degrees in (0, 90], got {args.max_angle}")
     start = time.perf_counter()
@@ -52,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         val_fraction=args.val_fraction, workers=args.workers, ood=args.ood,
         view_ids=range(args.first_view, args.first_view + args.views) if args.views > 0 else None,
         overwrite=args.overwrite, light_color=args.light, face_colors=args.face_colors,
-        max_angle=math.pi / 2 if args.max_angle == 90 else math.radians(args.max_angle),
+        max_angle=math.radians(args.max_angle),
     )
     elapsed = time.perf_counter() - start
     print(
