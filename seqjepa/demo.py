@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .data.synthetic import DEFAULT_MAX_ANGLE
 from .errors import WeightsNotAvailableError
 from .factory import DEFAULT_MODEL
 
@@ -73,7 +74,7 @@ class Example:
     source: Path
     light_color: str = "3diebench"  # how the views were rendered (see make_toy_3diebench)
     face_colors: str = "random"
-    max_angle: float = math.pi / 2  # Euler angles were drawn from U(-max_angle, max_angle)
+    max_angle: float = DEFAULT_MAX_ANGLE  # Euler angles were drawn from U(-max_angle, max_angle)
 
 
 def load_example(directory: Optional[PathLike] = None) -> Example:
@@ -97,7 +98,7 @@ def load_example(directory: Optional[PathLike] = None) -> Example:
         scene = doc.get("scene", {})
         light_color = scene.get("light_color", "3diebench")
         face_colors = scene.get("face_colors", "random")
-        max_angle = float(scene.get("max_angle", math.pi / 2))
+        max_angle = float(scene.get("max_angle", DEFAULT_MAX_ANGLE))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"example: {path} is not a valid demo example file ({exc})") from exc
     for i, latent in enumerate(raw):
@@ -135,7 +136,7 @@ class Gallery:
 
 def render_gallery(classes: Sequence[str], objects_per_class: int = 6, views: int = 3, size: int = 64,
                    seed: int = 0, *, light_color: str = "3diebench", face_colors: str = "random",
-                   max_angle: float = math.pi / 2) -> Gallery:
+                   max_angle: float = DEFAULT_MAX_ANGLE) -> Gallery:
     """Render ``objects_per_class`` new objects of every class in ``classes``, ``views`` random views each.
 
     Objects draw from ``default_rng([seed, 7919, k, n])``, a stream no toy dataset uses; the scene
@@ -403,7 +404,7 @@ def _predict(net, z_agg: torch.Tensor, action: Optional[torch.Tensor]) -> torch.
 
 
 def _prediction_cosines(net, z_agg, last_latents: np.ndarray, true_actions, target_z, k: int,
-                        rng: np.random.Generator, max_angle: float = math.pi / 2) -> tuple[torch.Tensor, torch.Tensor]:
+                        rng: np.random.Generator, max_angle: float = DEFAULT_MAX_ANGLE) -> tuple[torch.Tensor, torch.Tensor]:
     """Cosine to ``target_z`` (B, D) of the prediction with the true action (B,) and with ``k`` random ones (B, k).
 
     A random action leads from the last observed view's latent to a freshly drawn one (angles in
