@@ -27,8 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="light colour: random hue per view as 3DIEBench (default) or white (face colours match across views)",
     )
     p.add_argument(
-        "--face-colors", choices=("random", "canonical"), default="random",
-        help="random colours per object (default) or the same colour for face k of every object",
+        "--face-colors", choices=("random", "canonical", "class-hue"), default="random",
+        help="random colours per object (default), the same colour for face k of every object (canonical), "
+        "or one hue band per class shaded by the face's direction in object coordinates (class-hue)",
     )
     p.add_argument(
         "--max-angle", type=float, default=90.0, metavar="DEGREES",

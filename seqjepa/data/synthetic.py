@@ -131,18 +131,21 @@ def _shape_parts(name: str, rng: np.random.Generator) -> list:
     raise ValueError(f"shape: expected one of {SHAPE_CLASSES}, got {name!r}")
 
 
-FACE_COLORS = ("random", "canonical")
+FACE_COLORS = ("random", "canonical", "class-hue")
 
 
 def make_mesh(name: str, rng: np.random.Generator, *, face_colors: str = "random") -> Mesh:
     """One random object of shape class ``name``: proportions and per-face colors from ``rng``.
 
     ``face_colors="canonical"`` colours face k of every object alike (the proportions still vary).
+    ``face_colors="class-hue"`` gives every class its own hue band and shades each face within it by
+    the face's direction in object coordinates, the same way for every class: the class can be told
+    from any pose, and the shading shows the pose without telling the class.
     """
     if face_colors not in FACE_COLORS:
         raise ValueError(f"face_colors: expected one of {FACE_COLORS}, got {face_colors!r}")
     parts = _shape_parts(name, rng)
-    tris, normals, face_ids = [], [], []
+    tris, normals, face_ids, face_normals = [], [], [], []
     face_count = 0
     all_vertices = np.concatenate([v for v, _ in parts])
     shift = all_vertices.mean(axis=0)
@@ -160,6 +163,7 @@ def make_mesh(name: str, rng: np.random.Generator, *, face_colors: str = "random
                 tris.append(np.stack([poly[0], poly[k], poly[k + 1]]))
                 normals.append(n)
                 face_ids.append(face_count)
+            face_normals.append(n)
             face_count += 1
     # one color per face, hues spread around the circle so neighbouring faces differ
     hues = (rng.uniform() + np.arange(face_count) / face_count + rng.uniform(-0.03, 0.03, face_count)) % 1.0
@@ -171,6 +175,14 @@ def make_mesh(name: str, rng: np.random.Generator, *, face_colors: str = "random
         hues = (np.arange(face_count) * 0.618034) % 1.0
         sat = np.full(face_count, 0.8)
         val = np.full(face_count, 0.9)
+    if face_colors == "class-hue":
+        # the hue names the class (one band per shape class), readable from any pose; the shade within
+        # the band is a function of the face's normal in object coordinates, the same for every class,
+        # so the colours show the pose without telling the class
+        nx, ny, nz = np.asarray(face_normals).T
+        hues = (SHAPE_CLASSES.index(name) / len(SHAPE_CLASSES) + 0.04 * nx) % 1.0
+        sat = 0.6 + 0.35 * ny
+        val = 0.7 + 0.25 * nz
     face_rgb = np.array([colorsys.hsv_to_rgb(h, s, v) for h, s, v in zip(hues, sat, val)])
     return Mesh(
         triangles=np.asarray(tris, dtype=np.float32),
@@ -435,7 +447,9 @@ def make_toy_3diebench(
             match across views. The shipped default model is trained on white-light data: with
             coloured light a small model trained for minutes on a CPU learns no pose at all.
         face_colors: ``"random"`` (default): every object draws its own face colours; ``"canonical"``:
-            face k has the same colour on every object, so one view shows the absolute pose.
+            face k has the same colour on every object, so one view shows the absolute pose;
+            ``"class-hue"``: the hue names the class and the shade within it shows the face's direction
+            in object coordinates, so that recognising the class needs no pose features.
         max_angle: each Euler angle is drawn from ``U(-max_angle, max_angle)`` radians; 3DIEBench's
             ``pi/2`` by default. The shipped default model is trained with ``pi/4``: over the full
             range a small CPU-trained model learns too little pose for rotation to be read off z.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import colorsys
 import json
 
 import numpy as np
@@ -89,6 +90,32 @@ def test_objects_differ_within_a_class():
     b = make_mesh("cube", np.random.default_rng(2))
     assert not np.allclose(a.colors, b.colors) and not np.allclose(a.triangles, b.triangles)
     assert np.allclose(np.linalg.norm(a.normals, axis=1), 1, atol=1e-5)
+
+
+def test_face_color_modes():
+    objects = {name: [make_mesh(name, np.random.default_rng(s), face_colors="canonical") for s in (1, 2)]
+               for name in ("cube", "wedge")}
+    for a, b in objects.values():  # face k alike on every object of the class, proportions not
+        assert np.allclose(a.colors, b.colors) and not np.allclose(a.triangles, b.triangles)
+
+    top_shades = {}
+    for name in SHAPE_CLASSES:
+        mesh = make_mesh(name, np.random.default_rng(1), face_colors="class-hue")
+        hsv = np.array([colorsys.rgb_to_hsv(*c) for c in mesh.colors])
+        centre = SHAPE_CLASSES.index(name) / len(SHAPE_CLASSES)
+        offset = (hsv[:, 0] - centre + 0.5) % 1.0 - 0.5
+        assert np.abs(offset).max() < 0.5 / len(SHAPE_CLASSES), name  # every face inside the class's hue band
+        up = np.abs(mesh.normals - [0, 0, 1]).max(axis=1) < 1e-5
+        if up.any():
+            top_shades[name] = hsv[up][0, 1:]
+        assert len(np.unique(hsv[:, 1:].round(3), axis=0)) > 1, name  # faces differ in shade
+    # the shade follows the face's direction in object coordinates, whatever the class
+    assert {"cube", "hexagonal_prism", "l_shape"} <= set(top_shades)
+    assert np.allclose(np.stack(list(top_shades.values())), top_shades["cube"], atol=1e-6)
+    cube = make_mesh("cube", np.random.default_rng(1), face_colors="class-hue")
+    assert not np.allclose(cube.colors[np.argmax(cube.normals[:, 1])], cube.colors[np.argmin(cube.normals[:, 1])])
+    with pytest.raises(ValueError, match="face_colors"):
+        make_mesh("cube", np.random.default_rng(0), face_colors="rainbow")
 
 
 def test_deterministic_and_worker_independent(tmp_path):
