@@ -142,3 +142,31 @@ def test_finetune_vs_linear_probe_runs_both_arms(small_model_dir, tmp_path, caps
     assert all(0.0 <= v <= 100.0 for v in result.values())
     text = capsys.readouterr().out
     assert "frozen linear probe" in text and "fine-tuned" in text
+
+
+def test_action_ablation_trains_both_arms_and_reuses_its_data(tmp_path, capsys):
+    ex = load_example("action_ablation")
+    work = tmp_path / "ablation"
+    assert ex.main(["--fast", "--device", "cpu", "--work", str(work)]) == 0
+    assert seqjepa.load(work / "actions" / "model").config.action_conditioned
+    assert not seqjepa.load(work / "no-actions" / "model").config.action_conditioned
+    for arm in ex.ARMS:
+        report = json.loads((work / arm / "eval" / "report.json").read_text())
+        assert {"rotation", "rotation_from_zagg"} <= set(report["r2"])
+    assert "| no-actions |" in (work / "summary.md").read_text()
+    first_render = (work / "toy" / "synsets.json").stat().st_mtime_ns
+    assert ex.main(["--fast", "--device", "cpu", "--work", str(work)]) == 0  # resumes: no new data, no new epoch
+    assert (work / "toy" / "synsets.json").stat().st_mtime_ns == first_render
+    assert "training completed after epoch 1" in capsys.readouterr().out
+
+
+def test_action_ablation_summary_reports_the_share_kept():
+    ex = load_example("action_ablation")
+
+    def report(r2, r2_agg):
+        return {"top1_zagg": {"1": 90.0}, "r2": {"rotation": r2, "rotation_from_zagg": r2_agg}}
+
+    table = ex.summarize({"actions": report(0.6, 0.2), "no-actions": report(0.15, 0.05)})
+    assert "| actions | 90.0 % | 0.600 | 0.200 |" in table
+    assert "keeps 25 % of the rotation R²" in table
+    assert "keeps" not in ex.summarize({"actions": report(-0.1, 0.0), "no-actions": report(0.1, 0.0)})
