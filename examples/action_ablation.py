@@ -31,6 +31,8 @@ from typing import Optional, Sequence
 import torch
 
 import seqjepa
+from seqjepa.data.synthetic import FACE_COLORS
+from seqjepa.fileio import atomic_write_text
 
 ARMS = {
     "actions": [],
@@ -42,7 +44,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("seqjepa-action-ablation"),
                         help="data, runs and reports go here (default ./seqjepa-action-ablation)")
-    parser.add_argument("--face-colors", choices=("class-hue", "canonical", "random"), default="class-hue",
+    parser.add_argument("--face-colors", choices=FACE_COLORS, default="class-hue",
                         help="toy scene (default class-hue: the class needs no pose features)")
     parser.add_argument("--max-angle", type=float, default=45.0, metavar="DEGREES",
                         help="Euler angles within +-DEGREES (default 45, the default model's range)")
@@ -75,7 +77,7 @@ def render_data(args: argparse.Namespace) -> Path:
     if root.is_dir() and stamp.is_file() and json.loads(stamp.read_text()) == settings:
         return root
     make_toy_3diebench(root, overwrite=True, **settings)
-    stamp.write_text(json.dumps(settings, indent=1) + "\n")
+    atomic_write_text(stamp, json.dumps(settings, indent=1) + "\n")
     print(f"rendered {args.objects} objects x {args.views} views ({args.face_colors}, +-{args.max_angle:g} deg) in {root}")
     return root
 
@@ -121,7 +123,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     data = render_data(args)
     reports = {arm: train_and_measure(args, arm, data) for arm in ARMS}
     table = summarize(reports)
-    (args.work / "summary.md").write_text(table + "\n")
+    atomic_write_text(args.work / "summary.md", table + "\n")
     print(table)
     return 0
 

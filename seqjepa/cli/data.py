@@ -6,6 +6,8 @@ import argparse
 import math
 import time
 
+from ..data.synthetic import FACE_COLORS, LIGHT_COLORS
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -23,11 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ood", action="store_true", help="draw Euler angles from +-U(pi/2, pi) as 3DIEBench-OOD")
     p.add_argument("--first-view", type=int, default=0, help="number of the first view file (OOD release starts at 2)")
     p.add_argument(
-        "--light", choices=("3diebench", "white"), default="3diebench",
+        "--light", choices=LIGHT_COLORS, default="3diebench",
         help="light colour: random hue per view as 3DIEBench (default) or white (face colours match across views)",
     )
     p.add_argument(
-        "--face-colors", choices=("random", "canonical", "class-hue"), default="random",
+        "--face-colors", choices=FACE_COLORS, default="random",
         help="random colours per object (default), the same colour for face k of every object (canonical), "
         "or one hue band per class shaded by the face's direction in object coordinates (class-hue)",
     )

@@ -140,7 +140,7 @@ def make_mesh(name: str, rng: np.random.Generator, *, face_colors: str = "random
     ``face_colors="canonical"`` colours face k of every object alike (the proportions still vary).
     ``face_colors="class-hue"`` gives every class its own hue band and shades each face within it by
     the face's direction in object coordinates, the same way for every class: the class can be told
-    from any pose, and the shading shows the pose without telling the class.
+    from any pose, and the shade shows the pose.
     """
     if face_colors not in FACE_COLORS:
         raise ValueError(f"face_colors: expected one of {FACE_COLORS}, got {face_colors!r}")
@@ -177,8 +177,8 @@ def make_mesh(name: str, rng: np.random.Generator, *, face_colors: str = "random
         val = np.full(face_count, 0.9)
     if face_colors == "class-hue":
         # the hue names the class (one band per shape class), readable from any pose; the shade within
-        # the band is a function of the face's normal in object coordinates, the same for every class,
-        # so the colours show the pose without telling the class
+        # the band is one function of the face's normal in object coordinates for every class, so it
+        # shows the pose and leaves recognising the class to the hue
         nx, ny, nz = np.asarray(face_normals).T
         hues = (SHAPE_CLASSES.index(name) / len(SHAPE_CLASSES) + 0.04 * nx) % 1.0
         sat = 0.6 + 0.35 * ny
