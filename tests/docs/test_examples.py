@@ -86,12 +86,19 @@ def test_rotation_regression_runs_and_its_r2_is_sklearns(small_model_dir, tmp_pa
         ex.r2_score(np.ones((4, 1)), np.zeros((4, 1)))
 
 
-def test_rotation_targets_are_the_relative_angle(small_model_dir):
+def test_rotation_pairs_are_two_views_and_their_relative_quaternion(small_model_dir):
     ex = load_example("rotation_regression")
     model = seqjepa.load(small_model_dir)
-    x, y = ex.make_pairs(model, 5, classes=2, seed=3)
-    assert x.shape == (5, 2 * model.config.encoder_dim)
-    np.testing.assert_allclose(np.hypot(y[:, 0], y[:, 1]), 1.0, atol=1e-12)
+    d = model.config.encoder_dim
+    x, y = ex.make_pairs(model, 5, seed=3, classes=2, batch_size=2)
+    assert x.shape == (5, 2 * d) and y.shape == (5, 4)
+    np.testing.assert_allclose(np.linalg.norm(y, axis=1), 1.0, atol=1e-12)
+    again, _ = ex.make_pairs(model, 5, seed=3, classes=2)
+    np.testing.assert_allclose(again, x, atol=1e-5)  # seeded, and batching does not change it
+    assert not np.allclose(x[:, :d], x[:, d:])  # two different views
+    # a rotation range of almost nothing: the relative rotation is the identity
+    x, y = ex.make_pairs(model, 3, seed=3, classes=2, max_angle=1e-6)
+    np.testing.assert_allclose(np.abs(y), [[0, 0, 0, 1]] * 3, atol=1e-6)
 
 
 def test_retrieval_runs_and_neighbours_are_by_cosine(small_model_dir, tmp_path):
