@@ -6,7 +6,10 @@ import argparse
 import math
 import time
 
-from ..data.synthetic import FACE_COLORS, LIGHT_COLORS
+# literal copies of seqjepa.data.synthetic's LIGHT_COLORS / FACE_COLORS: importing it here would load all of
+# seqjepa.data (about a second) whenever any seqjepa command builds its parser; a test keeps them equal
+LIGHT_COLORS = ("3diebench", "white")
+FACE_COLORS = ("random", "canonical", "class-hue")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

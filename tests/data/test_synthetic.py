@@ -168,3 +168,18 @@ def test_cli(tmp_path, capsys):
     assert (out / "train_images.npy").exists() and (out / "val_labels.npy").exists()
     assert main(["make-toy-3diebench", str(tmp_path / "bad"), "--classes", "20"]) == 2
     assert "classes" in capsys.readouterr().err
+
+
+def test_cli_offers_every_scene_option_without_loading_the_generator():
+    import subprocess
+    import sys
+
+    from seqjepa.cli import data as cli_data
+    from seqjepa.data import synthetic
+
+    assert cli_data.FACE_COLORS == synthetic.FACE_COLORS and cli_data.LIGHT_COLORS == synthetic.LIGHT_COLORS
+    probe = ("import sys; from seqjepa.cli import main\n"
+             "try:\n    main(['make-toy-3diebench', '--help'])\nexcept SystemExit:\n    pass\n"
+             "print('seqjepa.data.synthetic' in sys.modules, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "class-hue" in done.stdout and done.stderr.strip().endswith("False")
