@@ -1,4 +1,4 @@
-"""Fast inference path vs plain float32: ``seqjepa.inference.embed(fast=True)`` against
+"""Fast inference path vs plain float32: ``seqjepa.models.inference.embed(fast=True)`` against
 ``model.encode_views`` in float32 under ``torch.inference_mode``, same weights, same batch.
 
 Target: >= 1.8x on CPU at 128 px (paper config). Also prints how far the fast outputs are from
@@ -54,7 +54,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     import torch
 
     from seqjepa import SeqJEPA, SeqJEPAConfig
-    from seqjepa.inference import embed, optimize, supports_dtype
+    from seqjepa.models.inference import embed, optimize, supports_dtype
 
     threads = h.set_threads(args.threads)
     config = quick_config() if args.quick else SeqJEPAConfig()

@@ -5,7 +5,7 @@
    the time beyond construction (file checks, sha256, safetensors read, strict copy) must be
    <= 0.5 s.
 2. The same through the Hugging Face cache (``seqjepa.load("hf-hub:...")`` from a cache laid out on
-   disk, offline) once ``seqjepa.hub.load_named`` exists; the row is skipped before that.
+   disk, offline).
 3. ``import seqjepa`` vs ``import torch`` alone, each in a fresh interpreter (reported, no target).
 
     python benchmarks/bench_load.py           # paper config
@@ -55,13 +55,7 @@ def make_hf_cache(cache_dir: Path, export_dir: Path) -> None:
 
 
 def hub_loader(cache_dir: Path):
-    """A zero-argument loader through seqjepa.hub, or None when the hub module has no load_named yet."""
-    try:
-        from seqjepa import hub
-    except ImportError:
-        return None
-    if not hasattr(hub, "load_named"):
-        return None
+    """A zero-argument loader of the fake hf-hub repo from the HF cache, offline."""
     import seqjepa
 
     return lambda: seqjepa.load(f"hf-hub:{_FAKE_REPO}", cache_dir=cache_dir, local_files_only=True)
@@ -77,7 +71,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     import seqjepa
     from seqjepa import SeqJEPA, SeqJEPAConfig
-    from seqjepa.io import save_pretrained
+    from seqjepa.zoo.serialization import save_pretrained
 
     h.set_threads(args.threads)
     if args.quick:
@@ -102,22 +96,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         fns = {"construct": lambda: SeqJEPA(config), "load": lambda: seqjepa.load(export)}
         cache = Path(tmp) / "hf-cache"
         make_hf_cache(cache, export)
-        hub = hub_loader(cache)
-        if hub is not None:
-            fns["hub"] = hub
+        fns["hub"] = hub_loader(cache)
         times = h.interleaved_times(fns, repeats=repeats)
         t_new = h.median(times["construct"])
         rows.append(["SeqJEPA(config) (baseline)", f"{t_new:.3f}", "1.00x", "-"])
         t_load = h.median(times["load"])
         rows.append(["seqjepa.load(local directory)", f"{t_load:.3f}", f"{t_load / t_new:.2f}x", f"{t_load - t_new:+.3f}"])
         checks.append(h.Check("seqjepa.load(dir) beyond construction", t_load - t_new, "<=", MAX_EXTRA_SECONDS, unit=" s", digits=3))
-        if hub is not None:
-            t_hub = h.median(times["hub"])
-            rows.append(["seqjepa.load('hf-hub:...') from the HF cache, offline", f"{t_hub:.3f}",
-                         f"{t_hub / t_new:.2f}x", f"{t_hub - t_new:+.3f}"])
-            checks.append(h.Check("seqjepa.load(hf-hub) beyond construction", t_hub - t_new, "<=", MAX_EXTRA_SECONDS, unit=" s", digits=3))
-        else:
-            rows.append(["seqjepa.load('hf-hub:...') from the HF cache", "skipped", "-", "seqjepa.hub.load_named missing"])
+        t_hub = h.median(times["hub"])
+        rows.append(["seqjepa.load('hf-hub:...') from the HF cache, offline", f"{t_hub:.3f}",
+                     f"{t_hub / t_new:.2f}x", f"{t_hub - t_new:+.3f}"])
+        checks.append(h.Check("seqjepa.load(hf-hub) beyond construction", t_hub - t_new, "<=", MAX_EXTRA_SECONDS, unit=" s", digits=3))
 
     imports = h.interleaved_times(
         {"torch": lambda: import_seconds("import torch"), "seqjepa": lambda: import_seconds("import seqjepa")},

@@ -184,7 +184,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.out is not None:
         title = f"encode_views scaling, {'tiny' if args.quick else 'paper'} config, {size} px, {threads} thread(s)"
         png = plot(points, args.out, title)
-        from seqjepa.fileio import atomic_write_text
+        from seqjepa.utils.files import atomic_write_text
 
         atomic_write_text(args.out / "scaling.json", json.dumps({"size": size, "threads": threads, "points": points}, indent=2) + "\n")
         print(f"wrote {png} and {args.out / 'scaling.json'}")

@@ -40,7 +40,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     import torch
 
     from seqjepa import SeqJEPA, SeqJEPAConfig
-    from seqjepa.inference import embed, optimize, supports_dtype
+    from seqjepa.models.inference import embed, optimize, supports_dtype
 
     if not torch.cuda.is_available():
         print("SUMMARY cuda_inference: skipped (no CUDA device)")

@@ -3,7 +3,7 @@
     python docs/gen_model_zoo.py           # rewrite docs/model-zoo.md
     python docs/gen_model_zoo.py --check   # exit 1 if the committed page is stale
 
-The cards are read directly (not through :mod:`seqjepa.registry`) so the page can be generated
+The cards are read directly (not through :mod:`seqjepa.zoo.registry`) so the page can be generated
 from a checkout without importing torch. The site build (``docs/hooks.py``) renders the same
 text from the cards at build time, and ``tests/docs`` checks the committed page matches.
 """
@@ -171,7 +171,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"{args.out} is stale: run python docs/gen_model_zoo.py", file=sys.stderr)
             return 1
         return 0
-    # temp file + rename (atomic); seqjepa.fileio is not used so that no torch import is needed here
+    # temp file + rename (atomic); seqjepa.utils.files is not used so that no torch import is needed here
     tmp = args.out.with_name(f".{args.out.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(args.out)

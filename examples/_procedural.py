@@ -117,9 +117,8 @@ def load_model(name_or_path: str):
 
     try:
         return seqjepa.load(name_or_path)
-    # WeightsNotAvailableError is a FileNotFoundError; an unknown name is a ValueError; a name needs
-    # seqjepa.hub (ImportError without it)
-    except (FileNotFoundError, ImportError, ValueError) as exc:
+    # WeightsNotAvailableError is a FileNotFoundError; an unknown name (UnknownModelError) is a ValueError
+    except (FileNotFoundError, ValueError) as exc:
         raise SystemExit(
             f"could not load model {name_or_path!r}: {exc}\n"
             "pass --model with a registry name (seqjepa.list_models()), a directory written by "

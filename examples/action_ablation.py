@@ -32,7 +32,7 @@ import torch
 
 import seqjepa
 from seqjepa.data.synthetic import FACE_COLORS
-from seqjepa.fileio import atomic_write_text
+from seqjepa.utils.files import atomic_write_text
 
 ARMS = {
     "actions": [],

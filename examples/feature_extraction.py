@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _procedural import ToyObject, load_model, model_actions, polygon_view, sequence_actions, views_tensor  # noqa: E402
 
 import seqjepa  # noqa: E402
-from seqjepa.fileio import atomic_open  # noqa: E402
+from seqjepa.utils.files import atomic_open  # noqa: E402
 
 
 def make_procedural_views(out_dir: Path, num_views: int) -> tuple[list[Path], np.ndarray]:

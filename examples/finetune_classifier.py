@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _procedural import load_model, model_actions, polygon_view, random_objects, sequence_actions, views_tensor  # noqa: E402
 
 import seqjepa  # noqa: E402
-from seqjepa.fileio import atomic_write_text  # noqa: E402
+from seqjepa.utils.files import atomic_write_text  # noqa: E402
 
 
 def make_split(model, n: int, *, classes: int, num_views: int, seed: int) -> list[dict]:

@@ -33,7 +33,7 @@ from torch.utils.data import DataLoader
 
 import seqjepa
 from seqjepa.data import ThreeDIEBench, make_toy_3diebench
-from seqjepa.fileio import atomic_write_text
+from seqjepa.utils.files import atomic_write_text
 from seqjepa.finetune import Classifier, evaluate_classifier, fit_classifier
 
 

@@ -18,7 +18,7 @@ seqjepa train --recipe toy-3diebench --data-root "$work/toy" --output "$work/run
 
 # 3. inference exports (no target encoder) and the paper's 3DIEBench protocol on the held-out objects
 for run in run run-noaction; do
-  seqjepa export-run "$work/$run" --to "$work/$run-export"
+  seqjepa export-run "$work/$run" --to "$work/$run-export" --inference-only
   seqjepa eval --model "$work/$run-export" --data-root "$work/toy" --protocol 3diebench-rot \
     --out "$work/$run-eval" --device cpu --epochs 1000 --redraw 20 --no-cache
 done

@@ -33,11 +33,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _procedural import load_model, views_tensor  # noqa: E402
 
 import seqjepa  # noqa: E402
-from seqjepa.actions import relative_rotation  # noqa: E402
+from seqjepa.models.actions import relative_rotation  # noqa: E402
 from seqjepa.data.synthetic import (  # noqa: E402
     FACE_COLORS, LIGHT_COLORS, SHAPE_CLASSES, make_mesh, render_view, sample_latents,
 )
-from seqjepa.fileio import atomic_write_text  # noqa: E402
+from seqjepa.utils.files import atomic_write_text  # noqa: E402
 
 
 def make_pairs(

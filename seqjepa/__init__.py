@@ -4,22 +4,35 @@
 >>> model = seqjepa.load()                                # the small model shipped in the package
 >>> z = model.equivariant_embedding(images)              # (B, C, H, W) -> (B, D): keeps pose
 >>> z_agg = model.invariant_embedding(views, actions)    # (B, M, C, H, W), (B, M-1, A) -> (B, E)
+
+Layout: :mod:`seqjepa.models` (the network and what it needs), :mod:`seqjepa.zoo` (names ->
+verified weights -> models), :mod:`seqjepa.data`, :mod:`seqjepa.train`, :mod:`seqjepa.eval`,
+:mod:`seqjepa.demo` and :mod:`seqjepa.cli`.
 """
 
-from .config import SeqJEPAConfig
-from .convert import convert_official, load_official
+import logging as _logging
+from typing import Any as _Any
+
+from . import _moved
 from .errors import (
     CheckpointMismatchError,
     ConfigError,
     IntegrityError,
     SeqJEPAError,
+    UnknownModelError,
     UnsafeCheckpointError,
     WeightsNotAvailableError,
 )
-from .factory import DEFAULT_MODEL, create_model, load
-from .model import SeqJEPA, SeqJEPAOutput, SeqJEPATrainOutput
-from .registry import get_pretrained_cfg, list_models, list_pretrained
+from .models.actions import get_action_space, list_action_spaces
+from .models.config import SeqJEPAConfig
+from .models.model import SeqJEPA, SeqJEPAOutput, SeqJEPATrainOutput
 from .version import __version__
+from .zoo.factory import DEFAULT_MODEL, convert_official, create_model, download, load, load_official
+from .zoo.registry import ModelCard, get_pretrained_cfg, list_models, list_pretrained
+
+# a library adds no handler of its own: the application (or ``seqjepa``'s CLI) decides where messages go
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
+_moved.install()
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -27,18 +40,30 @@ __all__ = [
     "SeqJEPAConfig",
     "SeqJEPAOutput",
     "SeqJEPATrainOutput",
+    "ModelCard",
     "load",
+    "download",
     "list_models",
     "list_pretrained",
     "get_pretrained_cfg",
     "create_model",
     "convert_official",
     "load_official",
+    "get_action_space",
+    "list_action_spaces",
     "SeqJEPAError",
     "ConfigError",
+    "UnknownModelError",
     "WeightsNotAvailableError",
     "IntegrityError",
     "UnsafeCheckpointError",
     "CheckpointMismatchError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    module = _moved.old_module(name)
+    if module is None:
+        raise AttributeError(f"module 'seqjepa' has no attribute {name!r}")
+    return module

@@ -1,14 +1,20 @@
-"""The few exception types a seqjepa user may want to catch."""
+"""Every exception (and the one warning) seqjepa raises on purpose, all under :class:`SeqJEPAError`."""
 
 from __future__ import annotations
 
 __all__ = [
     "SeqJEPAError",
     "ConfigError",
+    "UnknownModelError",
     "WeightsNotAvailableError",
     "IntegrityError",
     "UnsafeCheckpointError",
     "CheckpointMismatchError",
+    "CheckpointSaveError",
+    "RunLockedError",
+    "NonFiniteLossError",
+    "CommandLineError",
+    "UnverifiedWeightsWarning",
 ]
 
 
@@ -18,6 +24,10 @@ class SeqJEPAError(Exception):
 
 class ConfigError(SeqJEPAError, ValueError):
     """A configuration is invalid: unknown, missing, ill-typed or clashing fields."""
+
+
+class UnknownModelError(SeqJEPAError, ValueError):
+    """A model name is not in the registry (the message suggests close names)."""
 
 
 class WeightsNotAvailableError(SeqJEPAError, FileNotFoundError):
@@ -34,3 +44,23 @@ class UnsafeCheckpointError(SeqJEPAError, RuntimeError):
 
 class CheckpointMismatchError(SeqJEPAError, RuntimeError):
     """A state dict does not fit the model exactly (missing, unexpected or mis-shaped keys)."""
+
+
+class CheckpointSaveError(SeqJEPAError, OSError):
+    """A training checkpoint could not be written; the previous checkpoints are untouched."""
+
+
+class RunLockedError(SeqJEPAError, RuntimeError):
+    """Another live training run holds the output directory."""
+
+
+class NonFiniteLossError(SeqJEPAError, FloatingPointError):
+    """The training loss became NaN or infinite; the run stopped and kept its last good checkpoint."""
+
+
+class CommandLineError(SeqJEPAError):
+    """A bad command-line argument: reported as one line, exit status 2."""
+
+
+class UnverifiedWeightsWarning(UserWarning):
+    """A cached file was used although no hash was known to check it against."""

@@ -24,11 +24,11 @@ from safetensors.torch import load_file
 from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
-from .config import SeqJEPAConfig
+from .models.config import SeqJEPAConfig
 from .errors import ConfigError, WeightsNotAvailableError
-from .fileio import atomic_write_bytes, atomic_write_text, check_safetensors_file, sha256_file, verify_sha256
-from .io import CONFIG_NAME, WEIGHTS_NAME, load_state_dict_strict
-from .model import SeqJEPA
+from .utils.files import atomic_write_bytes, atomic_write_text, check_safetensors_file, sha256_file, verify_sha256
+from .zoo.serialization import CONFIG_NAME, WEIGHTS_NAME, load_state_dict_strict
+from .models.model import SeqJEPA
 from .version import __version__
 
 __all__ = ["Classifier", "PoseRegressor", "load_finetuned", "fit_classifier", "evaluate_classifier", "FINETUNE_FORMAT"]

@@ -8,8 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test may reach the real Hub
+# No test may reach the real Hub: seqjepa reads HF_HUB_OFFLINE at call time and then never asks
+# huggingface_hub for the network. huggingface_hub itself reads it once, at import, and would
+# then refuse the fake Hub on loopback that tests/hub serves, so it is imported before it is set.
+os.environ.pop("HF_HUB_OFFLINE", None)
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+import huggingface_hub.constants  # noqa: E402,F401  (the package itself imports its constants lazily)
+
+os.environ["HF_HUB_OFFLINE"] = "1"
 
 from seqjepa import SeqJEPA, SeqJEPAConfig  # noqa: E402
 

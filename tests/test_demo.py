@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from seqjepa import SeqJEPA
-from seqjepa.actions import get_action_space
+from seqjepa.models.actions import get_action_space
 from seqjepa.cli import main
 from seqjepa.data.synthetic import make_mesh, sample_latents
 from seqjepa.demo import ASSETS_DIR, EXAMPLE_FILE, FIGURE_SIZE, load_example, run_demo
@@ -102,9 +102,9 @@ def test_cli_demo_bad_arguments_give_one_line(model_dir, tmp_path, capsys, argv)
 
 
 def test_missing_default_model_says_how_to_proceed(monkeypatch, capsys):
-    import seqjepa.registry
+    import seqjepa.zoo.registry
 
-    monkeypatch.setattr(seqjepa.registry, "list_models", lambda *a, **k: [])
+    monkeypatch.setattr(seqjepa.zoo.registry, "list_models", lambda *a, **k: [])
     assert main(["demo", "--no-figure"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1
@@ -166,9 +166,9 @@ def test_wheel_ships_the_assets(tmp_path):
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, src / name)
-    # symlinks (seqjepa/assets, seqjepa/weights) resolved, as an sdist would carry them
-    shutil.copytree(REPO / "seqjepa", src / "seqjepa", symlinks=False,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.safetensors"))
+    # the package and the two top-level folders pyproject.toml maps into it
+    for folder in ("seqjepa", "weights", "examples/assets"):
+        shutil.copytree(REPO / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__", "*.safetensors"))
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "w")],
         cwd=src, capture_output=True, text=True, timeout=120,
@@ -179,7 +179,7 @@ def test_wheel_ships_the_assets(tmp_path):
     (wheel,) = (tmp_path / "w").glob("seqjepa-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
-        assert "seqjepa/demo.py" in names and "seqjepa/cli/demo.py" in names
+        assert "seqjepa/demo/__init__.py" in names and "seqjepa/cli/demo.py" in names
         doc = json.loads(zf.read(f"seqjepa/assets/{EXAMPLE_FILE}"))
         for view in doc["views"]:
             assert f"seqjepa/assets/{view['image']}" in names

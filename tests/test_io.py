@@ -9,7 +9,7 @@ import torch
 
 import seqjepa
 from seqjepa import SeqJEPA
-from seqjepa.io import CONFIG_NAME, WEIGHTS_NAME
+from seqjepa.zoo.serialization import CONFIG_NAME, WEIGHTS_NAME
 
 from .conftest import small_config
 
@@ -34,7 +34,7 @@ def test_save_and_load_round_trip_is_bit_exact(tmp_path):
     for key, value in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value), key
     document = json.loads((tmp_path / "m" / CONFIG_NAME).read_text())
-    assert document["weights"][WEIGHTS_NAME]["sha256"] == seqjepa.fileio.sha256_file(tmp_path / "m" / WEIGHTS_NAME)
+    assert document["weights"][WEIGHTS_NAME]["sha256"] == seqjepa.utils.files.sha256_file(tmp_path / "m" / WEIGHTS_NAME)
     # a model.safetensors path with its config beside it loads too
     assert seqjepa.load(tmp_path / "m" / WEIGHTS_NAME).config == model.config
 

@@ -19,7 +19,7 @@ def wheel_names(tmp_path_factory) -> set:
     pytest.importorskip("setuptools")
     tmp = tmp_path_factory.mktemp("wheel")
     src = tmp / "src"
-    # a checkout as users have it: the seqjepa/weights and seqjepa/assets links stay links
+    # a checkout as users have it (weights/ and examples/assets/ are mapped into the package by pyproject.toml)
     shutil.copytree(REPO, src, symlinks=True, ignore=shutil.ignore_patterns(
         ".git", ".venv", "__pycache__", "build", "dist", "*.egg-info", "site", ".pytest_cache", "tests", "docs"))
     proc = subprocess.run(
@@ -47,3 +47,20 @@ def test_recipes_assets_and_cli_are_in_the_wheel(wheel_names):
     assert recipes and all(f"seqjepa/train/recipes/{r}" in wheel_names for r in recipes)
     assert "seqjepa/assets/example.json" in wheel_names
     assert any(n.endswith("entry_points.txt") for n in wheel_names)
+
+
+def test_the_package_list_names_every_package_in_the_tree():
+    """pyproject.toml lists the packages by hand (two are mapped folders): a new subpackage must be added there."""
+    tomllib = pytest.importorskip("tomllib")
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    in_tree = {
+        ".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "seqjepa").rglob("__init__.py")
+        if "__pycache__" not in p.parts
+    }
+    assert in_tree <= listed, f"add to [tool.setuptools] packages: {sorted(in_tree - listed)}"
+    assert listed - in_tree == {"seqjepa.weights", "seqjepa.assets"}
+
+
+def test_no_symlinks_in_the_package():
+    links = [p for p in (REPO / "seqjepa").rglob("*") if p.is_symlink()]
+    assert links == [], "package data comes from the top-level folders through pyproject.toml, not links"

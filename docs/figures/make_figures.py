@@ -108,7 +108,7 @@ def save_png(fig: plt.Figure, path: Path) -> int:
     plt.close(fig)
     data = buffer.getvalue()
     try:
-        from seqjepa.fileio import atomic_write_bytes
+        from seqjepa.utils.files import atomic_write_bytes
     except ImportError:  # the drawing does not need the package; fall back to a plain write
         path.write_bytes(data)
     else:

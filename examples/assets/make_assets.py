@@ -5,7 +5,7 @@ Writes ``view_<i>.jpg`` (128 px RGB JPEG) and ``example.json`` (the shape, the m
 :mod:`seqjepa.data.synthetic` from its own seed stream, so it is not an object of any toy dataset
 that ``make_toy_3diebench`` writes (those draw from ``default_rng([seed, n])``).
 
-``seqjepa demo`` reads these files from the installed package (``seqjepa/assets`` links here).
+``seqjepa demo`` reads these files from the installed package (pyproject.toml packages this folder as ``seqjepa/assets``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))  # run from a checkout without installing
 
 from seqjepa.data.synthetic import SHAPE_CLASSES, make_mesh, render_view, sample_latents  # noqa: E402
-from seqjepa.fileio import atomic_write_bytes, atomic_write_text  # noqa: E402
+from seqjepa.utils.files import atomic_write_bytes, atomic_write_text  # noqa: E402
 
 SHAPE = "octahedron"
 #: ``numpy.random.default_rng(MESH_SEED)`` draws the mesh, then the view latents.

@@ -8,7 +8,8 @@ import pkgutil
 import sys
 from typing import Optional, Sequence
 
-from ..errors import SeqJEPAError, WeightsNotAvailableError
+from ..errors import CommandLineError, SeqJEPAError, WeightsNotAvailableError
+from ..utils.log import configure_cli_logging
 from ..version import __version__
 
 __all__ = ["main", "build_parser", "CommandLineError"]
@@ -19,10 +20,6 @@ def _command_modules() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 
-class CommandLineError(Exception):
-    """A bad argument: reported as one line, exit status 2."""
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, no usage dump, exit 2
         raise CommandLineError(f"{self.prog}: {message}")
@@ -31,6 +28,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="seqjepa", description="seq-JEPA models: load, convert, train, evaluate.")
     parser.add_argument("--version", action="version", version=f"seqjepa {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more messages (debug details)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="errors only: no progress messages or bars")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in _command_modules():
@@ -42,6 +41,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failure, 2 bad arguments)."""
     try:
         args = build_parser().parse_args(argv)
+        configure_cli_logging(-1 if args.quiet else args.verbose)
         return int(args.func(args) or 0)
     except CommandLineError as exc:
         print(f"seqjepa: error: {exc}", file=sys.stderr)

@@ -35,7 +35,8 @@ def discover(directory: Path) -> dict[str, Path]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="run the benchmarks (ratios against baselines measured in the same run)")
+    p = sub.add_parser("bench", help="run the benchmarks in a source checkout (ratios against same-run baselines)",
+                       description="Run the scripts in benchmarks/ of a seqjepa source checkout (they are not part of the installed package): each reports ratios against a baseline measured in the same run. Outside a checkout, point --dir at a copy of benchmarks/.")
     p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all); e.g. extract load")
     p.add_argument("--quick", action="store_true", help="tiny models and few repeats: a smoke run, not a measurement")
     p.add_argument("--threads", type=int, default=None, help="torch threads inside each benchmark (default: theirs, 1)")

@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..convert import convert_official
+from ..zoo.factory import convert_official
+from ._options import add_target_encoder_option, include_target_encoder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("convert", help="convert an official seq-JEPA .pth to config.json + model.safetensors")
     p.add_argument("checkpoint", help="official checkpoint (.pth), read with weights_only=True")
     p.add_argument("out_dir", help="directory to write config.json, model.safetensors and README.md to")
-    p.add_argument("--inference-only", action="store_true", help="leave out the EMA target encoder")
+    add_target_encoder_option(p)
     p.add_argument(
         "--set", action="append", default=[], metavar="FIELD=JSON",
         help="override an inferred config field, e.g. --set num_heads=4 (repeatable)",
@@ -35,7 +36,7 @@ def parse_overrides(items: list[str]) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     report = convert_official(
-        args.checkpoint, args.out_dir, overrides=parse_overrides(args.set), include_target_encoder=not args.inference_only
+        args.checkpoint, args.out_dir, overrides=parse_overrides(args.set), include_target_encoder=include_target_encoder(args)
     )
     print(f"converted {report.source} (sha256 {report.source_sha256}) -> {args.out_dir}")
     if report.dropped_keys:

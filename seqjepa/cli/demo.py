@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..factory import DEFAULT_MODEL
+    from ..zoo.factory import DEFAULT_MODEL
 
     p = sub.add_parser(
         "demo",
@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"a registry name (offline) or a model directory / file (default: {DEFAULT_MODEL})")
     p.add_argument("--out", default="seqjepa-demo.png", metavar="PATH", help="the PNG to write (default: ./seqjepa-demo.png)")
     p.add_argument("--no-figure", action="store_true", help="print only, write no PNG")
-    p.add_argument("--classes", type=int, default=8, help="gallery shape classes, 1..8 (default 4, as make-toy-3diebench)")
+    p.add_argument("--classes", type=int, default=8, help="gallery shape classes, 1..8 (default 8, as make-toy-3diebench)")
     p.add_argument("--objects-per-class", type=int, default=6, help="gallery objects per class (default 6)")
     p.add_argument("--seed", type=int, default=0, help="seed of the gallery and the random actions (default 0)")
     p.set_defaults(func=run)

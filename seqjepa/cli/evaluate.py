@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--optimizer", choices=("adamw", "adam"), default="adamw", help="adam + --lr 1e-3 --weight-decay 0 is SIE's probe")
     p.add_argument("--batch-size", type=int, default=64, help="sequences per feature-extraction batch")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1... (default: cuda when available)")
-    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto", help="auto: bf16 autocast on a GPU that has it")
+    p.add_argument("--precision", choices=("auto", "bf16", "fp16", "fp32"), default="auto", help="auto: bf16 autocast on a GPU that has it, fp32 on a CPU")
     p.add_argument("--workers", type=int, default=0, help="data-loading worker processes")
     p.add_argument("--max-train", type=int, help="evaluate a seeded random subset of this many training sequences")
     p.add_argument("--max-val", type=int, help="same for the val/test split")
@@ -75,7 +75,7 @@ def _device(name: str) -> str:
 
 
 def _load_model(name, device: str):
-    from ..factory import DEFAULT_MODEL, is_local_path, load
+    from ..zoo.factory import DEFAULT_MODEL, is_local_path, load
 
     name = name or DEFAULT_MODEL
     model = load(name, device=device)
@@ -115,7 +115,7 @@ def run_eval(args: argparse.Namespace) -> int:
             os.environ.get("SEQJEPA_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "seqjepa")), "eval-features")
     model, name = _load_model(args.model, device)
     results = run_protocol(model, args.protocol, data_root=args.data_root, ood_root=args.ood_root, options=options,
-                           cache_dir=cache_dir, dataset_factory=factory, model_name=name, log=print)
+                           cache_dir=cache_dir, dataset_factory=factory, model_name=name)
     paths = write_report(results, args.out)
     print(f"wrote {paths['json']}, {paths['markdown']}" + "".join(f", {p}" for p in paths["plots"]))
     return 0

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._options import add_target_encoder_option, include_target_encoder
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train", help="pretrain seq-JEPA from a recipe (torchrun for several GPUs or nodes)",
         description="Pretrain seq-JEPA. Several GPUs: torchrun --nproc-per-node N -m seqjepa.train --recipe ...",
     )
-    p.add_argument("--recipe", required=True, help="a shipped recipe name (see --list-recipes) or a recipe .json path")
+    p.add_argument("--recipe", required=True, help="a shipped recipe name (see `seqjepa recipes`) or a recipe .json path")
     p.add_argument("--data-root", default=None, help="dataset root directory")
     p.add_argument("--output", required=True, help="run directory: checkpoints, metrics.jsonl, recipe.json")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -25,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("run_dir", metavar="RUN_DIR")
     e.add_argument("--to", required=True, metavar="DIR", help="output directory")
     e.add_argument("--checkpoint", default=None, help="a specific checkpoint (default: the newest valid one in RUN_DIR)")
-    e.add_argument("--include-target-encoder", action="store_true", help="also write the EMA target encoder")
+    add_target_encoder_option(e, legacy_include_flag=True)
     e.set_defaults(func=run_export)
 
     r = sub.add_parser("recipes", help="list the shipped training recipes")
@@ -41,8 +43,7 @@ def run_train(args: argparse.Namespace) -> int:
         if not Path(args.resume).is_file():
             raise FileNotFoundError(f"--resume: expected 'auto' or a checkpoint file, got {args.resume!r} (no such file)")
     recipe = load_recipe(args.recipe, args.set)
-    result = Trainer(recipe, args.output, data_root=args.data_root, resume=args.resume, device=args.device,
-                     log=lambda s: print(s, flush=True)).run()
+    result = Trainer(recipe, args.output, data_root=args.data_root, resume=args.resume, device=args.device).run()
     print(f"{result.status}: epoch {result.epoch}, step {result.global_step}, checkpoint {result.checkpoint}", flush=True)
     return 0
 
@@ -50,7 +51,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from ..train import export_run
 
-    source, _ = export_run(args.run_dir, args.to, checkpoint=args.checkpoint, include_target_encoder=args.include_target_encoder)
+    source, _ = export_run(args.run_dir, args.to, checkpoint=args.checkpoint, include_target_encoder=include_target_encoder(args))
     print(f"exported {source} -> {args.to}")
     return 0
 

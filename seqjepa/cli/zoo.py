@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from ._options import add_target_encoder_option, include_target_encoder
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("list", help="list the registry's models with one-line descriptions")
@@ -28,16 +30,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="write model.safetensors + config.json + README.md for publishing")
     p.add_argument("source", help="registry name, hf-hub:org/repo, a model directory or an official .pth")
     p.add_argument("--to", required=True, dest="out_dir", help="output directory")
-    p.add_argument("--revision", default=None)
-    p.add_argument("--cache-dir", default=None)
-    p.add_argument("--inference-only", action="store_true", help="leave out the EMA target encoder")
+    p.add_argument("--revision", default=None, help="branch, tag or 40-hex commit of a Hub source (default: the card's pin, else main)")
+    p.add_argument("--cache-dir", default=None, help="Hugging Face cache directory (default: HF_HUB_CACHE / HF_HOME)")
+    add_target_encoder_option(p)
     p.set_defaults(func=run_export)
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ..registry import list_pretrained
+    from ..zoo.registry import get_pretrained_cfg, list_pretrained
 
-    rows = list_pretrained()
+    rows = [(name, get_pretrained_cfg(name).description) for name in list_pretrained()]
     if args.json:
         print(json.dumps([{"name": n, "description": d} for n, d in rows], indent=2))
         return 0
@@ -60,9 +62,9 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from ..registry import get_pretrained_cfg
+    from ..zoo.registry import get_pretrained_cfg
 
-    card = get_pretrained_cfg(args.name)
+    card = get_pretrained_cfg(args.name).to_dict()
     if args.json:
         print(json.dumps(card, indent=2))
         return 0
@@ -75,7 +77,7 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from ..hub import download
+    from ..zoo.factory import download
 
     res = download(args.name, revision=args.revision, cache_dir=args.cache_dir, refresh=args.refresh)
     if args.json:
@@ -96,9 +98,9 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from ..hub import export
+    from ..zoo.publish import export
 
-    out = export(args.source, args.out_dir, include_target_encoder=not args.inference_only,
+    out = export(args.source, args.out_dir, include_target_encoder=include_target_encoder(args),
                  revision=args.revision, cache_dir=args.cache_dir)
     print(f"wrote {out}/config.json, model.safetensors, README.md")
     return 0

@@ -12,7 +12,7 @@ The blur kernel side follows the official rule ``2 * round((size - 10) / 20) + 1
 Each view records 9 parameters ``(crop i, j, h, w [pixels of the source image], brightness,
 contrast, saturation, hue, blur sigma)``; an op that was not applied records its neutral value:
 jitter (1, 1, 1, 0), sigma 0. Flip, grayscale and solarize are not part of the action. The actions
-are built from these by :mod:`seqjepa.actions` (each parameter L2-normalized across the M+1 views of
+are built from these by :mod:`seqjepa.models.actions` (each parameter L2-normalized across the M+1 views of
 the sequence, then consecutive differences).
 """
 
@@ -27,7 +27,7 @@ import torch
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
-from ..actions import ActionSpace, get_action_space
+from ..models.actions import ActionSpace, get_action_space
 from ._images import to_normalized_tensor
 from ._sources import ImageSequenceDataset, ImageSource, channel_triplet, check_index, positive_int
 

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 import torch
 
-from ..actions import get_action_space
+from ..models.actions import get_action_space
 from ..errors import IntegrityError
 from ._sources import ImageSequenceDataset, ImageSource, channel_triplet, check_index, positive_int
 

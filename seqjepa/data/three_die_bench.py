@@ -26,15 +26,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..actions import ActionSpace, get_action_space
+from ..models.actions import ActionSpace, get_action_space
+from ..models.config import THREEDIEBENCH_MEAN, THREEDIEBENCH_STD
 from ..errors import IntegrityError
 from ._images import PIL_INTERPOLATION, load_rgb, to_normalized_tensor
 from ._sources import channel_triplet, positive_int
 
 __all__ = ["ThreeDIEBench", "THREEDIEBENCH_MEAN", "THREEDIEBENCH_STD", "LATENT_DIM"]
 
-THREEDIEBENCH_MEAN = (0.5016, 0.5037, 0.5060)
-THREEDIEBENCH_STD = (0.1030, 0.0999, 0.0969)
 LATENT_DIM = 7
 SPLITS = ("train", "val", "ood")
 _IMAGE_RE = re.compile(r"^image_(\d+)\.jpg$")

@@ -25,7 +25,8 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from ..fileio import atomic_write_bytes
+from ..models.inference import resolve_precision
+from ..utils.files import atomic_write_bytes
 
 __all__ = [
     "FeatureSet",
@@ -71,19 +72,6 @@ class FeatureSet:
         return int(self.tensors["z"].shape[1])
 
 
-def resolve_precision(precision: str, device: torch.device) -> Optional[torch.dtype]:
-    """``"auto"`` -> bfloat16 autocast on a CUDA device that supports it, else full fp32; ``"bf16"``/``"fp32"``."""
-    if precision not in ("auto", "bf16", "fp32"):
-        raise ValueError(f"precision: expected 'auto', 'bf16' or 'fp32', got {precision!r}")
-    if precision == "fp32":
-        return None
-    if precision == "bf16":
-        return torch.bfloat16
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return None
-
-
 def model_fingerprint(model: torch.nn.Module) -> str:
     """sha256 over the state dict (names, dtypes, shapes, bytes) and the config: the cache key's model part."""
     h = hashlib.sha256()
@@ -113,7 +101,7 @@ def extract_features(
     """Run the frozen ``model`` over a contract dataset (observed views + target = M views).
 
     Args:
-        model: a :class:`~seqjepa.model.SeqJEPA`; it is put in eval mode.
+        model: a :class:`~seqjepa.SeqJEPA`; it is put in eval mode.
         dataset: yields dicts with ``views`` (M-1, C, H, W), ``target``, ``actions`` (M-1, A),
             ``label`` and ``latents`` (M, K) (the shared data contract).
         conditions: any of ``"noaction"``, ``"novision"`` for the path-integration variants.

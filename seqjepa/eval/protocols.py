@@ -20,6 +20,7 @@ updated during the probe pass).
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,12 +28,14 @@ from typing import Any, Callable, Optional
 
 import torch
 
+from ..models.actions import canonical_quaternion, compose_rotations, euler_xyz_to_quaternion
 from .features import FeatureCache, FeatureSet, extract_features, model_fingerprint
 from .paper import paper_reference
 from .probes import ProbeSettings, make_head, predict, r2_score, r2_sie, top1_accuracy, train_probe
-from .rotations import canonical_quat, compose_relative, euler_xyz_to_quat
 
-__all__ = ["RelativeProbe", "Protocol", "PROTOCOLS", "EvalOptions", "run_protocol", "cumulative_action", "PATH_CONDITIONS"]
+_logger = logging.getLogger("seqjepa.eval")
+
+__all__ = ["RelativeProbe", "Protocol", "PROTOCOLS", "EvalOptions", "run_protocol", "ProtocolRun", "cumulative_action", "PATH_CONDITIONS"]
 
 #: Path-integration condition -> which z_AGG variant it reads.
 PATH_CONDITIONS = {"vision+action": "z_agg", "vision only": "z_agg_noaction", "action only": "z_agg_novision"}
@@ -158,7 +161,7 @@ def cumulative_action(actions: torch.Tensor, steps: int, quaternion_dims: Option
     total = actions[:, :steps].sum(dim=1)
     if quaternion_dims is not None:
         a, b = quaternion_dims
-        total[:, a:b] = canonical_quat(compose_relative(actions[:, :steps, a:b]))
+        total[:, a:b] = canonical_quaternion(compose_rotations(actions[:, :steps, a:b]))
     return total
 
 
@@ -173,7 +176,7 @@ def run_protocol(
     cache_dir: Optional[str] = None,
     dataset_factory: Optional[DatasetFactory] = None,
     model_name: Optional[str] = None,
-    log: Callable[[str], None] = lambda msg: None,
+    log: Optional[Callable[[str], None]] = None,
 ) -> dict[str, Any]:
     """Evaluate a frozen model with one protocol; returns the JSON-able results.
 
@@ -184,108 +187,132 @@ def run_protocol(
         dataset_factory: ``(protocol, root, split, num_views, config, seed) -> dataset``; defaults
             to the :mod:`seqjepa.data` readers.
         cache_dir: where features are cached (none: computed in memory every time).
+        log: an extra receiver of the progress lines; they always go to the ``seqjepa.eval`` logger.
     """
-    if isinstance(protocol, str):
-        if protocol not in PROTOCOLS:
-            raise ValueError(f"protocol: expected one of {sorted(PROTOCOLS)}, got {protocol!r}")
-        protocol = PROTOCOLS[protocol]
-    options = options or EvalOptions()
-    factory = dataset_factory or default_dataset
-    if protocol.ood and ood_root is None and dataset_factory is None:
-        raise ValueError("ood_root: protocol 'ood-rot' needs the 3DIEBench-OOD root (--ood-root)")
-    if dataset_factory is None and data_root is None:
-        raise ValueError("data_root: expected the dataset directory, got None")
-    config = model.config
-    model.eval()
-    fingerprint = model_fingerprint(model)
-    cache = FeatureCache(cache_dir) if cache_dir else None
-    conditions = ("noaction", "novision") if protocol.path_integration else ()
-    timing: dict[str, float] = {"extract_s": 0.0, "cached_sets": 0}
-    sets: dict[Any, FeatureSet] = {}
+    return ProtocolRun(model, protocol, data_root=data_root, ood_root=ood_root, options=options, cache_dir=cache_dir,
+                       dataset_factory=dataset_factory, model_name=model_name, log=log).run()
 
-    def features(split: str, epoch: int) -> FeatureSet:
-        if (split, epoch) in sets:
-            return sets[(split, epoch)]
-        root = ood_root if (protocol.ood and split == "val" and ood_root is not None) else data_root
+
+class ProtocolRun:
+    """One evaluation of a frozen model under one protocol: cached features per (split, view draw), then probes."""
+
+    def __init__(
+        self,
+        model,
+        protocol: "str | Protocol",
+        *,
+        data_root: Optional[str] = None,
+        ood_root: Optional[str] = None,
+        options: Optional[EvalOptions] = None,
+        cache_dir: Optional[str] = None,
+        dataset_factory: Optional[DatasetFactory] = None,
+        model_name: Optional[str] = None,
+        log: Optional[Callable[[str], None]] = None,
+    ) -> None:
+        if isinstance(protocol, str):
+            if protocol not in PROTOCOLS:
+                raise ValueError(f"protocol: expected one of {sorted(PROTOCOLS)}, got {protocol!r}")
+            protocol = PROTOCOLS[protocol]
+        if protocol.ood and ood_root is None and dataset_factory is None:
+            raise ValueError("ood_root: protocol 'ood-rot' needs the 3DIEBench-OOD root (--ood-root)")
+        if dataset_factory is None and data_root is None:
+            raise ValueError("data_root: expected the dataset directory, got None")
+        self.model, self.protocol, self.model_name = model, protocol, model_name
+        self.data_root, self.ood_root = data_root, ood_root
+        self.options = options or EvalOptions()
+        self.factory = dataset_factory or default_dataset
+        self.config = model.config
+        model.eval()
+        self.fingerprint = model_fingerprint(model)
+        self.cache = FeatureCache(cache_dir) if cache_dir else None
+        self.conditions = ("noaction", "novision") if protocol.path_integration else ()
+        self.timing: dict[str, float] = {"extract_s": 0.0, "cached_sets": 0}
+        self._sets: dict[Any, FeatureSet] = {}
+        self._heads_made = 0
+        self._log = log
+        self.draws = max(1, self.options.redraw)
+
+    def log(self, message: str) -> None:
+        _logger.info(message)
+        if self._log is not None:
+            self._log(message)
+
+    # ------------------------------------------------------------ features
+    def features(self, split: str, epoch: int) -> FeatureSet:
+        """The features of one split under view draw ``epoch``: from memory, the cache, or extracted now."""
+        if (split, epoch) in self._sets:
+            return self._sets[(split, epoch)]
+        options, protocol = self.options, self.protocol
+        root = self.ood_root if (protocol.ood and split == "val" and self.ood_root is not None) else self.data_root
         limit = options.max_train if split == "train" else options.max_val
         parts = {
-            "model_sha256": fingerprint, "protocol": protocol.name, "root": os.path.abspath(root) if root else None,
+            "model_sha256": self.fingerprint, "protocol": protocol.name, "root": os.path.abspath(root) if root else None,
             "split": split, "epoch": epoch, "seed": options.seed, "views": options.max_views, "limit": limit,
-            "precision": options.precision, "conditions": list(conditions),
+            "precision": options.precision, "conditions": list(self.conditions),
         }
 
         def compute() -> FeatureSet:
-            ds = factory(protocol, root, split, options.max_views - 1, config, options.seed)
+            ds = self.factory(protocol, root, split, options.max_views - 1, self.config, options.seed)
             if hasattr(ds, "set_epoch"):
                 ds.set_epoch(epoch)
             start = time.perf_counter()
-            fs = extract_features(model, ds, batch_size=options.batch_size, device=options.device,
+            fs = extract_features(self.model, ds, batch_size=options.batch_size, device=options.device,
                                   precision=options.precision, num_workers=options.num_workers,
-                                  conditions=conditions, max_samples=limit, seed=options.seed)
-            timing["extract_s"] += time.perf_counter() - start
+                                  conditions=self.conditions, max_samples=limit, seed=options.seed)
+            self.timing["extract_s"] += time.perf_counter() - start
             fs.meta["num_classes"] = getattr(ds, "num_classes", None)
             return fs
 
-        if cache is not None:
-            fs, hit = cache.get_or_compute(parts, compute)
-            timing["cached_sets"] += int(hit)
+        if self.cache is not None:
+            fs, hit = self.cache.get_or_compute(parts, compute)
+            self.timing["cached_sets"] += int(hit)
         else:
             fs = compute()
-        log(f"features {split} (draw {epoch}): {fs.num_samples} sequences x {fs.num_views} views")
-        sets[(split, epoch)] = fs
+        self.log(f"features {split} (draw {epoch}): {fs.num_samples} sequences x {fs.num_views} views")
+        self._sets[(split, epoch)] = fs
         return fs
 
-    train0, val = features("train", 0), features("val", 0)
-    for name, fs in (("train", train0), ("val", val)):
-        if fs.num_views != options.max_views:
-            raise ValueError(f"dataset: {name} sequences have {fs.num_views} views (observed + target), expected {options.max_views}")
-    draws = max(1, options.redraw)
+    def _train_data(self, fn: Callable[[FeatureSet], "tuple[torch.Tensor, torch.Tensor]"]):
+        if self.draws == 1:
+            return fn(self.features("train", 0))
+        return lambda epoch: fn(self.features("train", epoch % self.draws))
 
-    def train_data(fn: Callable[[FeatureSet], "tuple[torch.Tensor, torch.Tensor]"]):
-        if draws == 1:
-            return fn(train0)
-        return lambda epoch: fn(features("train", epoch % draws))
-
-    probe = options.probe
-    head_count = [0]
-
-    def new_head(in_dim: int, out_dim: int, hidden: tuple[int, ...] = ()) -> torch.nn.Module:
+    # ------------------------------------------------------------ probes
+    def _new_head(self, in_dim: int, out_dim: int, hidden: tuple[int, ...] = ()) -> torch.nn.Module:
         """A probe head with a seeded, order-determined initialization (results repeat run to run)."""
-        if options.mlp_width is not None:
-            hidden = tuple(options.mlp_width for _ in hidden)
-        head_count[0] += 1
+        if self.options.mlp_width is not None:
+            hidden = tuple(self.options.mlp_width for _ in hidden)
+        self._heads_made += 1
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(probe.seed * 1000 + head_count[0])
+            torch.manual_seed(self.options.probe.seed * 1000 + self._heads_made)
             return make_head(in_dim, out_dim, hidden)
-    results: dict[str, Any] = {
-        "protocol": protocol.name, "description": protocol.description, "dataset": protocol.dataset,
-        "model": {"name": model_name, "sha256": fingerprint, "train_seq_len": config.train_seq_len,
-                  "action_conditioned": config.action_conditioned, "config": config.to_dict()},
-        "num_train": train0.num_samples, "num_val": val.num_samples, "max_views": options.max_views,
-        "options": options.to_dict(),
-    }
-    start = time.perf_counter()
-    if protocol.classification:
-        num_classes = int(max(train0.meta.get("num_classes") or 0, int(train0["labels"].max()) + 1, int(val["labels"].max()) + 1))
-        results["num_classes"] = num_classes
 
-        def classify(key: str, index: int) -> float:
-            head = new_head(train0[key].shape[-1], num_classes)
-            head = train_probe(head, train_data(lambda fs: (fs[key][:, index], fs["labels"])), task="classification", settings=probe)
-            return top1_accuracy(val["labels"], predict(head, val[key][:, index]))
-
-        results["top1_z"] = classify("z", 0)
-        results["top1_zagg"] = {str(m): classify("z_agg", m - 1) for m in range(1, options.max_views + 1)}
-        log(f"top-1 z {results['top1_z']:.2f}; z_AGG by M_val {results['top1_zagg']}")
-
-    def regress(fn, hidden) -> "tuple[float, float]":
+    def _regress(self, fn, hidden) -> "tuple[float, float]":
+        train0, val = self.features("train", 0), self.features("val", 0)
         x_tr, y_tr = fn(train0)
-        head = train_probe(new_head(x_tr.shape[-1], y_tr.shape[-1], hidden), train_data(fn), task="regression", settings=probe)
+        head = train_probe(self._new_head(x_tr.shape[-1], y_tr.shape[-1], hidden), self._train_data(fn),
+                           task="regression", settings=self.options.probe)
         x_va, y_va = fn(val)
         out = predict(head, x_va)
         return r2_score(y_va, out), r2_sie(y_va, out)
 
-    if protocol.relative:
+    def _classification(self, results: dict[str, Any]) -> None:
+        train0, val = self.features("train", 0), self.features("val", 0)
+        num_classes = int(max(train0.meta.get("num_classes") or 0, int(train0["labels"].max()) + 1, int(val["labels"].max()) + 1))
+        results["num_classes"] = num_classes
+
+        def classify(key: str, index: int) -> float:
+            head = self._new_head(train0[key].shape[-1], num_classes)
+            head = train_probe(head, self._train_data(lambda fs: (fs[key][:, index], fs["labels"])),
+                               task="classification", settings=self.options.probe)
+            return top1_accuracy(val["labels"], predict(head, val[key][:, index]))
+
+        results["top1_z"] = classify("z", 0)
+        results["top1_zagg"] = {str(m): classify("z_agg", m - 1) for m in range(1, self.options.max_views + 1)}
+        self.log(f"top-1 z {results['top1_z']:.2f}; z_AGG by M_val {results['top1_zagg']}")
+
+    def _relative(self, results: dict[str, Any]) -> None:
+        protocol = self.protocol
         results["r2"], results["r2_sie"] = {}, {}
         for rp in protocol.relative:
             def pair(fs, rp=rp):
@@ -293,38 +320,65 @@ def run_protocol(
                     raise ValueError(f"actions: protocol {protocol.name!r} reads columns {rp.start}:{rp.stop} ({rp.name}), "
                                      f"the dataset gives {fs['actions'].shape[-1]}")
                 return torch.cat([fs["z"][:, 0], fs["z"][:, 1]], dim=1), fs["actions"][:, 0, rp.start:rp.stop]
-            results["r2"][rp.name], results["r2_sie"][rp.name] = regress(pair, rp.hidden)
+            results["r2"][rp.name], results["r2_sie"][rp.name] = self._regress(pair, rp.hidden)
             if rp.name == "rotation" and protocol.classification:
                 # the same probe on the invariant side: [z_AGG of view 0 alone, z_AGG of view 1 alone]
                 def agg_pair(fs, rp=rp):
-                    return _single_view_aggregates(model, fs["z"][:, :2]), fs["actions"][:, 0, rp.start:rp.stop]
+                    return _single_view_aggregates(self.model, fs["z"][:, :2]), fs["actions"][:, 0, rp.start:rp.stop]
                 key = "rotation_from_zagg"
-                results["r2"][key], results["r2_sie"][key] = regress(agg_pair, rp.hidden)
-        log(f"R² {results['r2']}")
-    if protocol.individual_rotation:
+                results["r2"][key], results["r2_sie"][key] = self._regress(agg_pair, rp.hidden)
+        self.log(f"R² {results['r2']}")
+
+    def _individual_rotation(self, results: dict[str, Any]) -> None:
         def absolute(fs):
-            return fs["z"][:, 0], canonical_quat(euler_xyz_to_quat(fs["latents"][:, 0, :3]))
-        r2, r2s = regress(absolute, options.individual_hidden)
+            return fs["z"][:, 0], canonical_quaternion(euler_xyz_to_quaternion(fs["latents"][:, 0, :3]))
+        r2, r2s = self._regress(absolute, self.options.individual_hidden)
         results.setdefault("r2", {})["individual_rotation"] = r2
         results.setdefault("r2_sie", {})["individual_rotation"] = r2s
-    if protocol.path_integration:
+
+    def _path_integration(self, results: dict[str, Any]) -> None:
         results["path_integration"], results["path_integration_sie"] = {}, {}
         for cond, key in PATH_CONDITIONS.items():
-            if cond != "vision only" and not config.action_conditioned:
+            if cond != "vision only" and not self.config.action_conditioned:
                 continue  # a model trained without actions cannot be given any
             r2s: dict[str, float] = {}
             sie: dict[str, float] = {}
-            for k in range(1, options.max_views):
+            for k in range(1, self.options.max_views):
                 def path(fs, k=k, key=key):
-                    return fs[key][:, k], cumulative_action(fs["actions"], k, protocol.quaternion_dims)
-                r2s[str(k)], sie[str(k)] = regress(path, options.path_hidden)
+                    return fs[key][:, k], cumulative_action(fs["actions"], k, self.protocol.quaternion_dims)
+                r2s[str(k)], sie[str(k)] = self._regress(path, self.options.path_hidden)
             results["path_integration"][cond], results["path_integration_sie"][cond] = r2s, sie
-        log(f"path integration R² {results['path_integration']}")
-    timing["probe_s"] = time.perf_counter() - start
-    results["timing"] = timing
-    results["paper"] = _paper_numbers(model_name, protocol.dataset, config.train_seq_len)
-    results["notes"] = _NOTES
-    return results
+        self.log(f"path integration R² {results['path_integration']}")
+
+    # ------------------------------------------------------------ all of it
+    def run(self) -> dict[str, Any]:
+        """Extract (or read) the features, train every probe the protocol names, return the results."""
+        options, protocol, config = self.options, self.protocol, self.config
+        train0, val = self.features("train", 0), self.features("val", 0)
+        for name, fs in (("train", train0), ("val", val)):
+            if fs.num_views != options.max_views:
+                raise ValueError(f"dataset: {name} sequences have {fs.num_views} views (observed + target), expected {options.max_views}")
+        results: dict[str, Any] = {
+            "protocol": protocol.name, "description": protocol.description, "dataset": protocol.dataset,
+            "model": {"name": self.model_name, "sha256": self.fingerprint, "train_seq_len": config.train_seq_len,
+                      "action_conditioned": config.action_conditioned, "config": config.to_dict()},
+            "num_train": train0.num_samples, "num_val": val.num_samples, "max_views": options.max_views,
+            "options": options.to_dict(),
+        }
+        start = time.perf_counter()
+        if protocol.classification:
+            self._classification(results)
+        if protocol.relative:
+            self._relative(results)
+        if protocol.individual_rotation:
+            self._individual_rotation(results)
+        if protocol.path_integration:
+            self._path_integration(results)
+        self.timing["probe_s"] = time.perf_counter() - start
+        results["timing"] = self.timing
+        results["paper"] = _paper_numbers(self.model_name, protocol.dataset, config.train_seq_len)
+        results["notes"] = _NOTES
+        return results
 
 
 def _single_view_aggregates(model, z: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
@@ -352,19 +406,9 @@ _NOTES = [
 
 
 def _paper_numbers(model_name: Optional[str], dataset: str, train_seq_len: int) -> dict[str, Any]:
-    """Reported numbers from the registry card when the model is a registry name, else the built-in table."""
-    if model_name:
-        try:
-            from seqjepa.registry import get_pretrained_cfg  # written separately; optional here
-        except ImportError:
-            get_pretrained_cfg = None
-        if get_pretrained_cfg is not None:
-            try:
-                card = get_pretrained_cfg(model_name)
-            except Exception:  # an unknown name or a card without results falls back to the table
-                card = None
-            if isinstance(card, dict):
-                reported = card.get("paper_results") or card.get("reported")
-                if isinstance(reported, dict) and reported:
-                    return {"source": f"model card of {model_name!r}", **reported}
+    """The paper's reported numbers for this dataset and training length (the built-in table).
+
+    Cards list their numbers as rows (``reported``/``measured``), not in this table's shape, so
+    they are not consulted here; ``model_name`` is kept for the report's callers.
+    """
     return paper_reference(dataset, train_seq_len)

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
-from ..fileio import atomic_write_bytes, atomic_write_text
+from ..utils.files import atomic_write_bytes, atomic_write_text
 
 __all__ = ["write_report", "render_markdown", "plot_report", "write_heatmap_report", "load_report"]
 

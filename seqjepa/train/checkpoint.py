@@ -2,7 +2,7 @@
 
 A checkpoint is one ``torch.save`` dict holding only tensors and plain Python values, so it loads
 with ``torch.load(weights_only=True)`` and no allow-list. It is serialized in memory and written
-through :func:`seqjepa.fileio.atomic_open` (temp file + fsync + rename): a crash, SIGKILL or full
+through :func:`seqjepa.utils.files.atomic_open` (temp file + fsync + rename): a crash, SIGKILL or full
 disk during a save leaves the previous file untouched.
 """
 
@@ -21,8 +21,8 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from ..errors import IntegrityError, SeqJEPAError
-from ..fileio import atomic_open
+from ..errors import CheckpointSaveError, IntegrityError, RunLockedError
+from ..utils.files import atomic_open
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -43,14 +43,6 @@ _EPOCH_RE = re.compile(r"^epoch_(\d+)\.pt$")
 _REQUIRED = ("format", "model", "optimizer", "epoch", "step_in_epoch", "global_step", "recipe", "rng")
 #: Test hook: seconds to pause half-way through writing a checkpoint (lets a test SIGKILL a save).
 SLOW_SAVE_ENV = "SEQJEPA_TEST_SLOW_SAVE"
-
-
-class CheckpointSaveError(SeqJEPAError, OSError):
-    """A checkpoint could not be written; the previous checkpoints are untouched."""
-
-
-class RunLockedError(SeqJEPAError, RuntimeError):
-    """Another live training run holds the output directory."""
 
 
 # ---------------------------------------------------------------- RNG states as plain values

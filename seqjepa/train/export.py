@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from ..io import save_pretrained
-from ..model import SeqJEPA
+from ..zoo.serialization import save_pretrained
+from ..models.model import SeqJEPA
 from .checkpoint import find_resumable, load_checkpoint
 from .recipe import model_config
 
@@ -23,7 +23,7 @@ def export_run(
     to: str | os.PathLike[str],
     *,
     checkpoint: Optional[str | os.PathLike[str]] = None,
-    include_target_encoder: bool = False,
+    include_target_encoder: bool = True,
 ) -> tuple[str, dict]:
     """Write ``config.json`` + ``model.safetensors`` + ``README.md`` for a run's newest valid checkpoint.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import random
@@ -27,9 +28,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..errors import SeqJEPAError
-from ..fileio import atomic_write_text
-from ..model import SeqJEPA
+from ..errors import NonFiniteLossError, SeqJEPAError
+from ..models.inference import resolve_precision
+from ..utils.files import atomic_write_text
+from ..models.model import SeqJEPA
 from ..version import __version__
 from .checkpoint import (
     CHECKPOINT_FORMAT,
@@ -47,11 +49,9 @@ from .probes import OnlineProbes, ProbeMetrics
 from .recipe import model_config, validate_recipe
 from .schedule import learning_rate
 
+_logger = logging.getLogger("seqjepa.train")
+
 __all__ = ["Trainer", "TrainResult", "NonFiniteLossError", "TrainStep", "train_step", "build_optimizer", "resolve_precision"]
-
-
-class NonFiniteLossError(SeqJEPAError, FloatingPointError):
-    """The loss became NaN or infinite; the run stopped and kept its last good checkpoint."""
 
 
 @dataclass
@@ -83,23 +83,6 @@ class TrainStep(nn.Module):
         second = out.z[:, 1] if out.z.shape[1] > 1 else out.target_embedding  # M=1: the target is view 1
         logits, pred = self.probes(out.z_agg, torch.cat([out.z[:, 0], second.to(out.z.dtype)], dim=1))
         return out.loss, logits, pred
-
-
-def resolve_precision(precision: str, device: torch.device) -> Optional[torch.dtype]:
-    """Autocast dtype for ``precision`` on ``device``; ``None`` means plain fp32."""
-    if precision == "fp32":
-        return None
-    if precision == "fp16":
-        return torch.float16
-    if precision == "bf16":
-        return torch.bfloat16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    try:
-        supported = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        supported = False
-    return torch.bfloat16 if supported else None
 
 
 def build_optimizer(params: list[tuple[str, nn.Parameter]], optim: Mapping[str, Any], device: torch.device) -> torch.optim.Optimizer:
@@ -185,7 +168,8 @@ class Trainer:
             ``"auto"`` (newest valid checkpoint there, else fresh) or a checkpoint path.
         device: ``"cpu"``/``"cuda"``; default CUDA when available.
         train_dataset, val_dataset: ready datasets instead of the recipe's (tests, notebooks).
-        log: where progress lines go (rank 0 only).
+        log: an extra receiver of the progress lines (rank 0 only); they always go to the
+            ``seqjepa.train`` logger.
     """
 
     def __init__(
@@ -198,7 +182,7 @@ class Trainer:
         device: Optional[str] = None,
         train_dataset: Any = None,
         val_dataset: Any = None,
-        log: Callable[[str], None] = print,
+        log: Optional[Callable[[str], None]] = None,
     ) -> None:
         validate_recipe(recipe)
         self.recipe = recipe
@@ -215,7 +199,9 @@ class Trainer:
     # ------------------------------------------------------------------ helpers
     def log(self, message: str) -> None:
         if self.env.is_main:
-            self._log(message)
+            _logger.info(message)
+            if self._log is not None:
+                self._log(message)
 
     def _handle_sigterm(self, signum: int, frame: Any) -> None:
         self._stop_signal.set()
@@ -284,7 +270,7 @@ class Trainer:
         self.probes = step.probes
         trainable = [(n, p) for n, p in step.named_parameters() if p.requires_grad]
         self.optimizer = build_optimizer(trainable, r["optim"], env.device)
-        self.autocast_dtype = resolve_precision(t["precision"], env.device)
+        self.autocast_dtype = resolve_precision(t["precision"], env.device, auto_on_cpu=True)
         self.scaler = torch.amp.GradScaler(env.device.type, enabled=self.autocast_dtype == torch.float16)
         self.ema = TargetEMA(t["ema_base"], t["epochs"])
         self.online_params = list(model.encoder.parameters())

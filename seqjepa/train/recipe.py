@@ -2,7 +2,7 @@
 
 A recipe is read, merged over :data:`DEFAULTS` (so every knob has a documented value), overridden
 with ``--set section.key=value`` and validated; unknown sections or keys are errors, never ignored.
-The ``model`` section is a :class:`~seqjepa.config.SeqJEPAConfig`.
+The ``model`` section is a :class:`~seqjepa.models.config.SeqJEPAConfig`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from ..config import SeqJEPAConfig
+from ..models.config import SeqJEPAConfig
 from ..errors import ConfigError
 from .schedule import SCHEDULES
 

@@ -1,4 +1,4 @@
-"""seqjepa.inference: the fast path stays within its documented tolerance of float32 (nothing is timed)."""
+"""seqjepa.models.inference: the fast path stays within its documented tolerance of float32 (nothing is timed)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seqjepa.inference import embed, fast_inference, optimize, supports_dtype, to_channels_last
+from seqjepa.models.inference import embed, fast_inference, optimize, supports_dtype, to_channels_last
 
 from ..conftest import small_config
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from seqjepa.actions import (
+from seqjepa.models.actions import (
     euler_xyz_to_quaternion,
     get_action_space,
     list_action_spaces,

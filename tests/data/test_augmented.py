@@ -9,7 +9,7 @@ from PIL import Image
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
-from seqjepa.actions import get_action_space
+from seqjepa.models.actions import get_action_space
 from seqjepa.data import AugmentedSequences, ParametricAugment, blur_kernel_size
 
 

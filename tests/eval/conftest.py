@@ -7,7 +7,9 @@ import math
 import pytest
 import torch
 
-from seqjepa.eval.rotations import euler_xyz_to_quat, quat_conj, quat_mul
+from seqjepa.models.actions import euler_xyz_to_quaternion as euler_xyz_to_quat
+from seqjepa.models.actions import quaternion_conjugate as quat_conj
+from seqjepa.models.actions import quaternion_multiply as quat_mul
 
 torch.set_num_threads(1)  # tiny matrices: extra threads only contend on a shared machine
 

@@ -6,7 +6,11 @@ from sklearn.metrics import r2_score as sk_r2
 
 from seqjepa.eval.probes import ProbeSettings, make_head, predict, r2_score, r2_sie, top1_accuracy, train_probe
 from seqjepa.eval.protocols import cumulative_action
-from seqjepa.eval.rotations import canonical_quat, compose_relative, euler_xyz_to_quat, quat_conj, quat_mul
+from seqjepa.models.actions import canonical_quaternion as canonical_quat
+from seqjepa.models.actions import compose_rotations as compose_relative
+from seqjepa.models.actions import euler_xyz_to_quaternion as euler_xyz_to_quat
+from seqjepa.models.actions import quaternion_conjugate as quat_conj
+from seqjepa.models.actions import quaternion_multiply as quat_mul
 
 
 def test_r2_matches_sklearn_on_random_data():

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqjepa import SeqJEPA, registry
-from seqjepa.convert import seqjepa_to_official_key
-from seqjepa.fileio import sha256_file
-from seqjepa.io import save_pretrained
+from seqjepa import SeqJEPA
+from seqjepa.zoo import registry
+from seqjepa.zoo.official import seqjepa_to_official_key
+from seqjepa.utils.files import sha256_file
+from seqjepa.zoo.serialization import save_pretrained
 from tests.conftest import small_config
 
 from .fakehub import FakeHub

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import seqjepa
-from seqjepa import hub
+from seqjepa.zoo.factory import download
 from seqjepa.errors import IntegrityError, WeightsNotAvailableError
-from seqjepa.hub_cache import read_record
+from seqjepa.zoo._cache import read_record
 
 from .conftest import OFFICIAL_FILE, OFFICIAL_REPO, OURS_REPO
 
@@ -61,7 +61,7 @@ def test_pinned_revision_in_the_name_and_argument(zoo):
     old = zoo.ours_commit
     torch.manual_seed(5)
     newer = seqjepa.SeqJEPA(zoo.config).eval()
-    from seqjepa.io import save_pretrained
+    from seqjepa.zoo.serialization import save_pretrained
 
     save_pretrained(newer, zoo.tmp / "newer")
     zoo.hub.add_commit(OURS_REPO, {f: (zoo.tmp / "newer" / f).read_bytes() for f in ("config.json", "model.safetensors")})
@@ -95,7 +95,7 @@ def test_sha256_mismatch_is_never_deserialized_and_is_removed(zoo, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", zoo.hub.url)
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setenv("HF_HUB_CACHE", str(zoo.cache))
-    monkeypatch.setattr(seqjepa.registry, "WEIGHTS_DIR", zoo.cards)
+    monkeypatch.setattr(seqjepa.zoo.registry, "WEIGHTS_DIR", zoo.cards)
     assert same_weights(seqjepa.load("toy-official"), zoo.official_model)  # the next load fetches it again
 
 
@@ -146,7 +146,7 @@ def test_slow_server_is_bounded(zoo, monkeypatch):
 
 
 def test_download_reports_what_it_resolved(zoo):
-    res = hub.download("toy-official")
+    res = download("toy-official")
     assert res.commit == zoo.official_commit and OFFICIAL_FILE in res.files
     assert res.files[OFFICIAL_FILE]["sha256"] == __import__("hashlib").sha256(zoo.pth).hexdigest()
     json.dumps(res.to_dict())
@@ -165,5 +165,5 @@ def test_a_recorded_resolution_stays_pinned_when_its_files_are_gone(zoo):
     shutil.rmtree(zoo.cache / ("models--" + OFFICIAL_REPO.replace("/", "--")))
     assert same_weights(seqjepa.load("toy-official"), zoo.official_model)
     assert read_record(zoo.cache, "toy-official", None)["commit"] == old
-    res = hub.download("toy-official", refresh=True)  # asking the Hub again moves to the new main
+    res = download("toy-official", refresh=True)  # asking the Hub again moves to the new main
     assert res.commit != old

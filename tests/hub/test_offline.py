@@ -11,8 +11,8 @@ import torch
 
 import seqjepa
 from seqjepa.errors import IntegrityError, WeightsNotAvailableError
-from seqjepa.fileio import LFS_POINTER_PREFIX
-from seqjepa.hub import UnverifiedWeightsWarning
+from seqjepa.utils.files import LFS_POINTER_PREFIX
+from seqjepa.errors import UnverifiedWeightsWarning
 
 from .conftest import OFFICIAL_FILE, OFFICIAL_REPO, OURS_REPO, PINNED_REPO
 

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import seqjepa
-from seqjepa import hub
+from seqjepa.zoo.upload import push_to_hub
 from seqjepa.cli import main
-from seqjepa.fileio import sha256_file
+from seqjepa.utils.files import sha256_file
 
 from .conftest import OFFICIAL_FILE
 
@@ -57,7 +57,7 @@ def test_push_to_hub_uploads_the_exported_folder(zoo):
             return "commit-info"
 
     api = FakeApi()
-    assert hub.push_to_hub(zoo.ours_model, "me/my-model", private=True, api=api, metadata={"name": "mine"}) == "commit-info"
+    assert push_to_hub(zoo.ours_model, "me/my-model", private=True, api=api, metadata={"name": "mine"}) == "commit-info"
     assert api.calls[0] == ("create_repo", "me/my-model", {"repo_type": "model", "private": True, "exist_ok": True, "token": None})
     kwargs = api.calls[1][1]
     assert kwargs["repo_id"] == "me/my-model" and kwargs["repo_type"] == "model"
@@ -69,7 +69,7 @@ def test_push_to_hub_uploads_the_exported_folder(zoo):
         (mirror / name).write_bytes(data)
     assert same_weights(seqjepa.load(str(mirror)), zoo.ours_model)
     with pytest.raises(ValueError, match="repo_id"):
-        hub.push_to_hub(zoo.ours_model, "../x", api=api)
+        push_to_hub(zoo.ours_model, "../x", api=api)
     again = FakeApi()
     assert zoo.ours_model.push_to_hub("me/other", api=again) == "commit-info"  # the method on the model
     assert again.calls[1][1]["repo_id"] == "me/other"

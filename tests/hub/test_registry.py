@@ -8,9 +8,10 @@ import json
 import pytest
 
 import seqjepa
-from seqjepa import SeqJEPA, SeqJEPAConfig, registry
+from seqjepa import SeqJEPA, SeqJEPAConfig
+from seqjepa.zoo import registry
 from seqjepa.errors import ConfigError
-from seqjepa.hub import match_pattern
+from seqjepa.zoo.resolve import match_pattern
 from seqjepa.errors import WeightsNotAvailableError
 
 OFFICIAL = ("resnet18-3diebench", "resnet18-3diebench-rotcolor", "resnet18-stl10-pls")
@@ -27,7 +28,7 @@ def test_every_shipped_card_is_valid_and_builds_its_model():
     names = seqjepa.list_models()
     assert set(OFFICIAL) <= set(names)
     for name in names:
-        card = seqjepa.get_pretrained_cfg(name)
+        card = seqjepa.get_pretrained_cfg(name).to_dict()
         registry.validate_card(card, where=name)
         config = SeqJEPAConfig.from_dict(card["model"])
         model = SeqJEPA(config, with_target_encoder=False)
@@ -35,7 +36,7 @@ def test_every_shipped_card_is_valid_and_builds_its_model():
 
 
 def test_official_cards_hold_the_documented_settings():
-    rot, rotcol, pls = (seqjepa.get_pretrained_cfg(n) for n in OFFICIAL)
+    rot, rotcol, pls = (seqjepa.get_pretrained_cfg(n).to_dict() for n in OFFICIAL)
     assert (rot["model"]["train_seq_len"], rot["model"]["action_dim"], rot["model"]["image_size"], rot["model"]["cifar_stem"]) == (3, 4, 128, False)
     assert (rotcol["model"]["train_seq_len"], rotcol["model"]["action_dim"]) == (4, 6)
     m = pls["model"]
@@ -50,7 +51,7 @@ def test_official_cards_hold_the_documented_settings():
 def test_official_patterns_pick_exactly_their_file():
     # the Hub card names 3diebench_rotcol_seqlen4.pth (paper-notes §1c); the others follow its scheme
     listing = ["README.md", "3diebench_rot_seqlen3.pth", "3diebench_rotcol_seqlen4.pth", "stl10_pls_seqlen4.pth"]
-    picks = {n: match_pattern(seqjepa.get_pretrained_cfg(n)["source"]["file_pattern"], listing, what=n) for n in OFFICIAL}
+    picks = {n: match_pattern(seqjepa.get_pretrained_cfg(n).to_dict()["source"]["file_pattern"], listing, what=n) for n in OFFICIAL}
     assert picks == {
         "resnet18-3diebench": "3diebench_rot_seqlen3.pth",
         "resnet18-3diebench-rotcolor": "3diebench_rotcol_seqlen4.pth",
@@ -64,18 +65,18 @@ def test_official_patterns_pick_exactly_their_file():
 
 @pytest.mark.parametrize("spelling", ["resnet18-3diebench", "RESNET18_3DIEBENCH", " resnet18-3DIEbench ", "3diebench-rot"])
 def test_names_are_case_and_separator_insensitive(spelling):
-    assert seqjepa.get_pretrained_cfg(spelling)["name"] == "resnet18-3diebench"
+    assert seqjepa.get_pretrained_cfg(spelling).to_dict()["name"] == "resnet18-3diebench"
 
 
 def test_unknown_name_suggests():
     with pytest.raises(ValueError, match="did you mean 'resnet18-stl10-pls'"):
-        seqjepa.get_pretrained_cfg("resnet18-stl10-psl")
+        seqjepa.get_pretrained_cfg("resnet18-stl10-psl").to_dict()
 
 
 @pytest.mark.parametrize("bad", ["../etc/passwd", "a/b", "http://evil.example/x", "x;rm -rf", "", "a\nb"])
 def test_malformed_names_are_refused(bad):
     with pytest.raises(ValueError):
-        seqjepa.get_pretrained_cfg(bad)
+        seqjepa.get_pretrained_cfg(bad).to_dict()
 
 
 @pytest.mark.parametrize("bad", [
@@ -95,7 +96,7 @@ def test_repo_filename_validation():
 
 
 def _base_card():
-    return copy.deepcopy(seqjepa.get_pretrained_cfg("resnet18-3diebench"))
+    return copy.deepcopy(seqjepa.get_pretrained_cfg("resnet18-3diebench").to_dict())
 
 
 @pytest.mark.parametrize("mutate, message", [
@@ -131,4 +132,4 @@ def test_a_package_card_must_stay_inside_the_package(tmp_path, monkeypatch):
 def test_create_model_from_a_card_name():
     model = seqjepa.create_model("resnet18-stl10-pls")
     assert model.config.cifar_stem and model.config.action_dim == 2
-    json.dumps(seqjepa.get_pretrained_cfg("resnet18-stl10-pls"))
+    json.dumps(seqjepa.get_pretrained_cfg("resnet18-stl10-pls").to_dict())

@@ -10,14 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import safetensors.torch
 import torch
 
 import seqjepa
-import seqjepa.io
+import seqjepa.zoo.serialization as serialization
 from seqjepa.cli import main as cli_main
 from seqjepa.errors import IntegrityError
-from seqjepa.fileio import atomic_open, atomic_write_bytes, atomic_write_text
+from seqjepa.utils.files import atomic_open, atomic_write_bytes, atomic_write_text
 
 from .conftest import TINY_OVERRIDES, write_official_checkpoint
 
@@ -114,15 +113,14 @@ def test_crash_while_writing_weights_leaves_the_previous_save(tiny, tmp_path, mo
     out = tmp_path / "model"
     tiny.save_pretrained(out)
     before = _snapshot(out)
-    real_save = safetensors.torch.save_file
 
-    def crashing_save(tensors, filename, metadata=None):
-        real_save(tensors, filename, metadata=metadata)
-        with open(filename, "r+b") as fh:  # part of the file is on disk when the "crash" comes
-            fh.truncate(fail_after)
-        raise OSError("simulated crash: disk full")
+    def crashing_write(path, data):
+        with atomic_open(path, "wb") as fh:  # part of the file is on disk when the "crash" comes
+            fh.write(data[:fail_after])
+            fh.flush()
+            raise OSError("simulated crash: disk full")
 
-    monkeypatch.setattr(seqjepa.io, "save_file", crashing_save)
+    monkeypatch.setattr(serialization, "atomic_write_bytes", crashing_write)
     other = seqjepa.SeqJEPA(tiny.config)
     with pytest.raises(OSError, match="simulated crash"):
         other.save_pretrained(out)
@@ -138,7 +136,7 @@ def test_crash_after_the_weights_is_detected_at_load(tiny, tmp_path, monkeypatch
     def crash(*args, **kwargs):
         raise OSError("simulated crash")
 
-    monkeypatch.setattr(seqjepa.io, "atomic_write_text", crash)
+    monkeypatch.setattr(serialization, "atomic_write_text", crash)
     torch.manual_seed(5)
     with pytest.raises(OSError, match="simulated crash"):
         seqjepa.SeqJEPA(tiny.config).save_pretrained(out)
@@ -184,7 +182,7 @@ def test_atomic_writes_get_ordinary_file_permissions(tmp_path):
     import os
     import stat
 
-    from seqjepa.fileio import atomic_write_text
+    from seqjepa.utils.files import atomic_write_text
 
     old = os.umask(0o022)
     try:

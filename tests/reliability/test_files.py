@@ -13,8 +13,8 @@ import torch
 import seqjepa
 from seqjepa import SeqJEPA
 from seqjepa.errors import CheckpointMismatchError, ConfigError, IntegrityError, WeightsNotAvailableError
-from seqjepa.fileio import LFS_POINTER_PREFIX
-from seqjepa.io import load_directory, load_state_dict_strict
+from seqjepa.utils.files import LFS_POINTER_PREFIX
+from seqjepa.zoo.serialization import load_directory, load_state_dict_strict
 
 from ..conftest import small_config
 
@@ -76,7 +76,7 @@ def test_bit_flips_are_caught_by_the_recorded_sha256(copy, where):
 def test_a_pinned_sha256_overrides_the_recorded_one(copy):
     """A tampered cache can rewrite config.json too; a caller's pin is what counts."""
     with pytest.raises(IntegrityError, match=r"expected " + "a" * 64):
-        load_directory(copy, expected_sha256="a" * 64)
+        load_directory(copy, model_class=seqjepa.SeqJEPA, expected_sha256="a" * 64)
 
 
 def test_lfs_pointer_in_place_of_weights(copy):
@@ -225,7 +225,7 @@ def test_bad_names_are_refused_before_anything_is_read(name, error, match, monke
     ["hf-hub:../x", "hf-hub:org/repo@../../x", "hf-hub:org/../../etc", "hf-hub:/etc/passwd", "../x@main", "hf-hub:"],
 )
 def test_hub_names_with_path_tricks_are_refused(name, tmp_path, monkeypatch):
-    pytest.importorskip("seqjepa.hub")
+    import seqjepa.zoo.resolve  # noqa: F401
     monkeypatch.chdir(tmp_path)
     with pytest.raises((ValueError, WeightsNotAvailableError)):
         seqjepa.load(name, cache_dir=str(tmp_path / "cache"), local_files_only=True)

@@ -29,8 +29,8 @@ def test_train_command_runs_a_recipe_file_and_export_run_loads(tmp_path, capsys)
     out = tmp_path / "run"
     assert main(["train", "--recipe", str(recipe), "--output", str(out), "--device", "cpu",
                  "--set", "train.epochs=1", "--set", "train.log_every=3"]) == 0
-    text = capsys.readouterr().out
-    assert "img/s ETA" in text and "completed: epoch 1" in text
+    captured = capsys.readouterr()
+    assert "img/s ETA" in captured.err and "completed: epoch 1" in captured.out  # progress on stderr, result on stdout
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 1 and {"loss", "val_probe_acc", "val_probe_r2", "lr"} <= set(json.loads(lines[0]))
     assert main(["export-run", str(out), "--to", str(tmp_path / "export")]) == 0

@@ -125,7 +125,7 @@ def test_export_run_round_trips_through_seqjepa_load_without_probes(tmp_path):
     trainer.run()
     from seqjepa.cli import main
 
-    assert main(["export-run", str(tmp_path / "run"), "--to", str(tmp_path / "export")]) == 0
+    assert main(["export-run", str(tmp_path / "run"), "--to", str(tmp_path / "export"), "--inference-only"]) == 0
     loaded = seqjepa.load(str(tmp_path / "export"))
     assert not loaded.has_target_encoder
     own = {k: v for k, v in trainer.model.state_dict().items() if not k.startswith("target_encoder.")}

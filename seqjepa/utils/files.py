@@ -1,4 +1,8 @@
-"""Atomic file writes and content checks shared by the weights I/O, the Hub cache and the trainer."""
+"""Atomic file writes and content checks shared by the weights I/O, the Hub cache and the trainer.
+
+Verified reads work on bytes: a file is read once, and the bytes that were hashed are the bytes
+that get deserialized (a file replaced between a check and a second open cannot slip through).
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,20 @@ import struct
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator, Union
+from typing import IO, Iterator, Optional, Union
 
-from .errors import IntegrityError
+from ..errors import IntegrityError
 
 __all__ = [
     "atomic_open",
     "atomic_write_bytes",
     "atomic_write_text",
     "sha256_file",
+    "sha256_bytes",
     "verify_sha256",
+    "read_verified",
     "check_safetensors_file",
+    "check_safetensors_bytes",
     "LFS_POINTER_PREFIX",
     "default_file_mode",
 ]
@@ -111,15 +118,42 @@ def sha256_file(path: PathLike, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of bytes in memory."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _mismatch(where: str, actual: str, expected: str, what: str) -> IntegrityError:
+    return IntegrityError(
+        f"{what} {where} has sha256 {actual}, expected {expected.lower()}: "
+        "the file is corrupt, truncated or not the one that was pinned"
+    )
+
+
 def verify_sha256(path: PathLike, expected: str, *, what: str = "file") -> str:
     """Raise :class:`IntegrityError` with both hashes unless ``path`` hashes to ``expected``."""
     actual = sha256_file(path)
     if actual.lower() != expected.lower():
-        raise IntegrityError(
-            f"{what} {os.fspath(path)} has sha256 {actual}, expected {expected.lower()}: "
-            "the file is corrupt, truncated or not the one that was pinned"
-        )
+        raise _mismatch(os.fspath(path), actual, expected, what)
     return actual
+
+
+def read_verified(
+    path: PathLike, *, sha256: Optional[str] = None, size: Optional[int] = None, what: str = "file"
+) -> tuple[bytes, str]:
+    """Read ``path`` once and check its size and sha256; returns ``(bytes, sha256)``.
+
+    The caller deserializes the returned bytes, never the path again.
+    """
+    p = Path(path)
+    with open(p, "rb") as fh:
+        data = fh.read()
+    if size is not None and len(data) != size:
+        raise IntegrityError(f"{what} {p} is {len(data)} bytes, expected {size} (truncated or replaced)")
+    actual = sha256_bytes(data)
+    if sha256 and actual != sha256.lower():
+        raise _mismatch(str(p), actual, sha256, what)
+    return data, actual
 
 
 def check_safetensors_file(path: PathLike) -> None:
@@ -128,28 +162,31 @@ def check_safetensors_file(path: PathLike) -> None:
     safetensors itself reports these as a cryptic ``HeaderTooLarge``; we name the cause.
     """
     p = Path(path)
-    size = p.stat().st_size
     with open(p, "rb") as fh:
-        head = fh.read(min(size, 1024))
-    if head.startswith(LFS_POINTER_PREFIX):
+        check_safetensors_bytes(fh.read(), where=str(p))
+
+
+def check_safetensors_bytes(data: bytes, *, where: str) -> dict:
+    """The checks of :func:`check_safetensors_file` on bytes in memory; returns the parsed header."""
+    size = len(data)
+    if data.startswith(LFS_POINTER_PREFIX):
         raise IntegrityError(
-            f"{p} is a Git LFS pointer, not the weights: fetch the real file (git lfs pull, or download it "
+            f"{where} is a Git LFS pointer, not the weights: fetch the real file (git lfs pull, or download it "
             "through seqjepa / huggingface_hub)"
         )
     if size < 8:
-        raise IntegrityError(f"{p} is {size} bytes long: too short to be a safetensors file (truncated or empty)")
-    (header_len,) = struct.unpack("<Q", head[:8])
+        raise IntegrityError(f"{where} is {size} bytes long: too short to be a safetensors file (truncated or empty)")
+    (header_len,) = struct.unpack("<Q", data[:8])
     if header_len > size - 8:
         raise IntegrityError(
-            f"{p} is truncated or not a safetensors file: its header claims {header_len} bytes but the file has {size}"
+            f"{where} is truncated or not a safetensors file: its header claims {header_len} bytes but the file has {size}"
         )
-    with open(p, "rb") as fh:
-        fh.seek(8)
-        header_bytes = fh.read(header_len)
     try:
-        header = json.loads(header_bytes)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IntegrityError(f"{p} has a corrupt safetensors header: {exc}") from exc
+        header = json.loads(data[8 : 8 + header_len])
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise IntegrityError(f"{where} has a corrupt safetensors header: {type(exc).__name__}") from None
+    if not isinstance(header, dict):
+        raise IntegrityError(f"{where} has a corrupt safetensors header: expected a JSON object, got {type(header).__name__}")
     end = 0
     for key, meta in header.items():
         if key == "__metadata__":
@@ -157,8 +194,9 @@ def check_safetensors_file(path: PathLike) -> None:
         try:
             end = max(end, int(meta["data_offsets"][1]))
         except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise IntegrityError(f"{p} has a corrupt safetensors header entry for {key!r}") from exc
+            raise IntegrityError(f"{where} has a corrupt safetensors header entry for {key!r}") from exc
     if 8 + header_len + end > size:
         raise IntegrityError(
-            f"{p} is truncated: its tensors need {8 + header_len + end} bytes but the file has {size}"
+            f"{where} is truncated: its tensors need {8 + header_len + end} bytes but the file has {size}"
         )
+    return header

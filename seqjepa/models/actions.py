@@ -37,6 +37,8 @@ __all__ = [
     "quaternion_multiply",
     "quaternion_conjugate",
     "relative_rotation",
+    "canonical_quaternion",
+    "compose_rotations",
     "normalize_across_views",
     "AUGMENTATION_PARAM_NAMES",
 ]
@@ -128,6 +130,24 @@ def relative_rotation(angles: Array) -> Array:
     """
     q = euler_xyz_to_quaternion(angles)
     return quaternion_multiply(quaternion_conjugate(q[..., :-1, :]), q[..., 1:, :])
+
+
+def canonical_quaternion(q: Array) -> Array:
+    """The representative of each rotation with ``w >= 0`` (``q`` and ``-q`` are the same rotation)."""
+    if isinstance(q, np.ndarray):
+        return np.where(q[..., 3:] < 0, -q, q)
+    return torch.where(q[..., 3:] < 0, -q, q)
+
+
+def compose_rotations(steps: Array) -> Array:
+    """Relative rotations ``(N, K, 4)``, ``steps[:, j]`` leading view j to j + 1, composed into view 0 -> view K.
+
+    With ``R_rel_j = R_j^-1 R_{j+1}``, the product ``R_rel_0 R_rel_1 ... R_rel_{K-1}`` is ``R_0^-1 R_K``.
+    """
+    out = steps[:, 0]
+    for j in range(1, steps.shape[1]):
+        out = quaternion_multiply(out, steps[:, j])
+    return out
 
 
 def normalize_across_views(params: Array, eps: float = 1e-12) -> Array:

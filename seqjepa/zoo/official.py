@@ -8,6 +8,7 @@ allow-list; a pickle that names any other global is refused before anything of i
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import pickle
 import re
@@ -17,9 +18,9 @@ from typing import Any, Mapping, Optional, Union
 
 import torch
 
-from .config import SeqJEPAConfig
-from .errors import CheckpointMismatchError, ConfigError, IntegrityError, UnsafeCheckpointError
-from .fileio import LFS_POINTER_PREFIX, sha256_file
+from ..errors import CheckpointMismatchError, ConfigError, IntegrityError, UnsafeCheckpointError
+from ..models.config import THREEDIEBENCH_MEAN, THREEDIEBENCH_STD, SeqJEPAConfig
+from ..utils.files import LFS_POINTER_PREFIX, sha256_bytes
 
 __all__ = [
     "ConversionReport",
@@ -29,8 +30,6 @@ __all__ = [
     "seqjepa_to_official_key",
     "convert_official_state_dict",
     "read_official_checkpoint",
-    "load_official",
-    "convert_official",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -71,7 +70,7 @@ _PREFIX_MAP: tuple[tuple[str, str], ...] = (
 _EXACT_MAP = {"agg_token": "aggregator.agg_token"}
 
 _DATASET_NORMALIZATION = {
-    "3diebench": ((0.5016, 0.5037, 0.5060), (0.1030, 0.0999, 0.0969)),
+    "3diebench": (THREEDIEBENCH_MEAN, THREEDIEBENCH_STD),
     "cifar100": ((0.5071, 0.4867, 0.4408), (0.2675, 0.2565, 0.2761)),
     "tinyimagenet": ((0.4802, 0.4481, 0.3975), (0.2302, 0.2265, 0.2262)),
     "stl10": ((0.4467, 0.4398, 0.4066), (0.2241, 0.2215, 0.2239)),
@@ -249,14 +248,14 @@ def _infer_config(state: Mapping[str, torch.Tensor], a: Mapping[str, Any], repor
     return out
 
 
-def _safe_torch_load(path: PathLike) -> Any:
-    """``torch.load`` with ``weights_only=True`` and our allow-list; names any blocked global."""
+def _safe_torch_load(data: bytes, path: PathLike) -> Any:
+    """``torch.load`` of ``data`` (the bytes of ``path``) with ``weights_only=True`` and our allow-list."""
     blocked: list[str] = []
     get_unsafe = getattr(torch.serialization, "get_unsafe_globals_in_checkpoint", None)
     allowed_names = {f"{g.__module__}.{g.__qualname__}" for g in ALLOWED_GLOBALS}
     if get_unsafe is not None:
         try:
-            blocked = [g for g in get_unsafe(os.fspath(path)) if g not in allowed_names]
+            blocked = [g for g in get_unsafe(io.BytesIO(data)) if g not in allowed_names]
         except Exception:  # noqa: BLE001 - not a zip checkpoint: fall through to torch.load's own check
             blocked = []
     if blocked:
@@ -267,7 +266,7 @@ def _safe_torch_load(path: PathLike) -> Any:
         )
     try:
         with torch.serialization.safe_globals(list(ALLOWED_GLOBALS)):
-            return torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         match = re.search(r"GLOBAL ([\w.]+)", str(exc)) or re.search(r"global ([\w.]+)", str(exc))
         if match is None:  # not a refused global: an opcode the safe unpickler does not take, or garbage
@@ -293,30 +292,41 @@ def _last_line(exc: BaseException) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
-def _check_checkpoint_file(p: Path) -> None:
+def _check_checkpoint_bytes(data: bytes, p: Path) -> None:
     """Name an empty file or a Git LFS pointer before the unpickler sees it."""
-    size = p.stat().st_size
-    with open(p, "rb") as fh:
-        head = fh.read(len(LFS_POINTER_PREFIX))
-    if head.startswith(LFS_POINTER_PREFIX):
+    if data.startswith(LFS_POINTER_PREFIX):
         raise IntegrityError(
             f"{p} is a Git LFS pointer, not the checkpoint: fetch the real file (git lfs pull, or download it)"
         )
-    if size == 0:
+    if not data:
         raise IntegrityError(f"{p} is empty: not a checkpoint (an interrupted download?)")
 
 
 def read_official_checkpoint(
-    path: PathLike, *, overrides: Optional[Mapping[str, Any]] = None
+    path: PathLike,
+    *,
+    overrides: Optional[Mapping[str, Any]] = None,
+    expected_sha256: Optional[str] = None,
 ) -> tuple[SeqJEPAConfig, dict[str, torch.Tensor], ConversionReport]:
-    """Safely read an official ``.pth`` and convert it in memory (nothing is written)."""
+    """Safely read an official ``.pth`` and convert it in memory (nothing is written).
+
+    The file is read once; ``expected_sha256`` (when given) is checked on those bytes, and the
+    same bytes are unpickled.
+    """
     p = Path(path)
     if not p.is_file():
         what = "is a directory, not a .pth file" if p.is_dir() else "does not exist"
         raise FileNotFoundError(f"checkpoint: {p} {what}")
-    _check_checkpoint_file(p)
-    digest = sha256_file(p)
-    payload = _safe_torch_load(p)
+    with open(p, "rb") as fh:
+        data = fh.read()
+    _check_checkpoint_bytes(data, p)
+    digest = sha256_bytes(data)
+    if expected_sha256 and digest != expected_sha256.lower():
+        raise IntegrityError(
+            f"official checkpoint {p} has sha256 {digest}, expected {expected_sha256.lower()}: "
+            "the file is corrupt, truncated or not the one that was pinned"
+        )
+    payload = _safe_torch_load(data, p)
     if isinstance(payload, Mapping) and "model" in payload:
         state, args = payload["model"], payload.get("args")
     elif isinstance(payload, Mapping) and all(isinstance(v, torch.Tensor) for v in payload.values()):
@@ -335,47 +345,3 @@ def read_official_checkpoint(
         except (TypeError, ValueError):
             report.epoch = None
     return config, renamed, report
-
-
-def load_official(
-    path: PathLike,
-    *,
-    device: Union[str, torch.device] = "cpu",
-    dtype: Optional[torch.dtype] = None,
-    overrides: Optional[Mapping[str, Any]] = None,
-):
-    """Load an official ``.pth`` checkpoint into a :class:`~seqjepa.model.SeqJEPA` (eval mode, strict)."""
-    from .io import finalize, model_from_state_dict
-
-    config, state, report = read_official_checkpoint(path, overrides=overrides)
-    model = model_from_state_dict(config, state, source=os.fspath(path))
-    model.conversion_report = report
-    return finalize(model, device=device, dtype=dtype)
-
-
-def convert_official(
-    checkpoint: PathLike,
-    out_dir: PathLike,
-    *,
-    overrides: Optional[Mapping[str, Any]] = None,
-    include_target_encoder: bool = True,
-) -> ConversionReport:
-    """Convert an official ``.pth`` to ``out_dir`` (config.json + model.safetensors + README.md).
-
-    The README names the source file and its sha256; the conversion report lists dropped keys.
-    """
-    from .io import model_from_state_dict, save_pretrained
-
-    config, state, report = read_official_checkpoint(checkpoint, overrides=overrides)
-    model = model_from_state_dict(config, state, source=os.fspath(checkpoint))
-    metadata = {
-        "name": f"seq-JEPA converted from {report.source}",
-        "source": report.source,
-        "source_sha256": report.source_sha256,
-        "converted_from": "official seq-JEPA checkpoint (hafezgh/seq-jepa)",
-        "dropped_keys": report.dropped_keys,
-        "assumed": report.assumed,
-        "epoch": report.epoch,
-    }
-    save_pretrained(model, out_dir, include_target_encoder=include_target_encoder, metadata=metadata)
-    return report

@@ -3,7 +3,7 @@
 Three pieces, usable together or alone::
 
     import seqjepa
-    from seqjepa.inference import optimize, fast_inference, embed
+    from seqjepa.models.inference import optimize, fast_inference, embed
 
     model = optimize(seqjepa.load())               # eval, channels_last, (optionally) compiled encoder
     out = embed(model, views, actions)             # float32 SeqJEPAOutput computed in bfloat16
@@ -34,7 +34,7 @@ from torch import nn
 
 from .model import SeqJEPA, SeqJEPAOutput
 
-__all__ = ["optimize", "fast_inference", "embed", "supports_dtype", "DEFAULT_DTYPE"]
+__all__ = ["optimize", "fast_inference", "embed", "supports_dtype", "resolve_precision", "PRECISIONS", "DEFAULT_DTYPE"]
 
 #: The reduced precision the fast path computes in.
 DEFAULT_DTYPE = torch.bfloat16
@@ -52,6 +52,33 @@ def _device_of(model_or_device: Union[nn.Module, str, torch.device]) -> torch.de
         except RuntimeError as exc:
             raise ValueError(f"model_or_device: expected a model or a torch device, got {model_or_device!r}") from exc
     raise ValueError(f"model_or_device: expected a model or a torch device, got {type(model_or_device).__name__}")
+
+
+#: The precision names the trainer, the evaluation and extraction accept.
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+
+
+def resolve_precision(precision: str, device: Union[str, torch.device], *, auto_on_cpu: bool = False) -> Optional[torch.dtype]:
+    """The autocast dtype a precision name means on ``device``; ``None`` is plain float32.
+
+    ``"auto"`` picks bfloat16 on a GPU that has it (float16 on an older one); on a CPU it picks
+    bfloat16 only with ``auto_on_cpu`` (the trainer, where speed wins) and where oneDNN runs it
+    natively, else float32 (inference and evaluation, where the numbers should match float32).
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision: expected one of {', '.join(PRECISIONS)}, got {precision!r}")
+    dev = torch.device(device)
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp16":
+        return torch.float16
+    if dev.type == "cuda":
+        return torch.bfloat16 if supports_dtype(dev, torch.bfloat16) else torch.float16
+    if auto_on_cpu and supports_dtype(dev, torch.bfloat16):
+        return torch.bfloat16
+    return None
 
 
 def supports_dtype(device: Union[str, torch.device], dtype: torch.dtype = DEFAULT_DTYPE) -> bool:
@@ -156,7 +183,7 @@ def embed(
     """Equivariant z (B, M, D) and invariant z_AGG (B, E) of a batch of sequences, as float32.
 
     Args:
-        model: a :class:`~seqjepa.model.SeqJEPA` (call :func:`optimize` on it once for channels_last).
+        model: a :class:`~seqjepa.SeqJEPA` (call :func:`optimize` on it once for channels_last).
         views: (B, M, C, H, W) normalized views (``model.transform`` of each image).
         actions: (B, M-1, A) relative actions, ``actions[:, j]`` leading from view j to view j+1;
             ``None`` for models trained without action conditioning.

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = ["SeqJEPAConfig", "THREEDIEBENCH_MEAN", "THREEDIEBENCH_STD", "CONFIG_FORMAT_VERSION"]
 
@@ -67,7 +67,7 @@ class SeqJEPAConfig:
             path, the action to the unseen view) or ``"zeros"`` (official augmentation and
             saccade paths). Irrelevant in eval mode.
         mean, std, interpolation: preprocessing (resize to ``image_size``, normalize).
-        action_space: name of the action space in :mod:`seqjepa.actions`.
+        action_space: name of the action space in :mod:`seqjepa.models.actions`.
         train_seq_len: M_tr, the number of observed views the model was trained with.
     """
 

@@ -1,7 +1,12 @@
 """Local weights I/O in the Hugging Face layout: ``config.json`` + ``model.safetensors`` + ``README.md``.
 
-``config.json`` records the sha256 and size of ``model.safetensors``; loading checks both before
-deserializing, so a bit flip or a truncated copy is caught, never half-loaded.
+``config.json`` records the sha256 and size of ``model.safetensors``; loading reads the file once,
+checks both on those bytes and deserializes the same bytes, so a bit flip, a truncated copy or a
+file swapped mid-load is caught, never half-loaded.
+
+This module builds models only through a class it is given (``model_class``) and imports neither
+the model, the factory nor the resolver: :class:`seqjepa.SeqJEPA`'s ``save_pretrained`` and
+``from_pretrained`` rest on it without an import cycle.
 """
 
 from __future__ import annotations
@@ -13,26 +18,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load as load_safetensors_bytes
+from safetensors.torch import save as save_safetensors_bytes
 
-from .config import SeqJEPAConfig
-from .errors import CheckpointMismatchError, ConfigError, IntegrityError, WeightsNotAvailableError
-from .fileio import atomic_write_text, check_safetensors_file, default_file_mode, sha256_file, verify_sha256
-from .version import __version__
+from ..errors import CheckpointMismatchError, ConfigError, IntegrityError, WeightsNotAvailableError
+from ..models.config import SeqJEPAConfig
+from ..utils.files import atomic_write_bytes, atomic_write_text, check_safetensors_bytes, sha256_bytes
+from ..version import __version__
+from .model_card import render_model_card
 
 if TYPE_CHECKING:
-    from .model import SeqJEPA
+    from ..models.model import SeqJEPA
 
 __all__ = [
     "CONFIG_NAME",
     "WEIGHTS_NAME",
     "CARD_NAME",
     "save_pretrained",
+    "write_model_directory",
     "load_directory",
+    "load_weights_bytes",
     "load_state_dict_strict",
     "read_config_file",
     "model_from_state_dict",
-    "render_model_card",
+    "finalize",
 ]
 
 CONFIG_NAME = "config.json"
@@ -64,6 +73,22 @@ def save_pretrained(
     Returns:
         The directory path.
     """
+    write_model_directory(
+        model, save_directory, include_target_encoder=include_target_encoder, dtype=dtype, metadata=metadata, card=card
+    )
+    return str(Path(save_directory))
+
+
+def write_model_directory(
+    model: "SeqJEPA",
+    save_directory: PathLike,
+    *,
+    include_target_encoder: bool = True,
+    dtype: Optional[torch.dtype] = None,
+    metadata: Optional[Mapping[str, Any]] = None,
+    card: Optional[str] = None,
+) -> str:
+    """:func:`save_pretrained`'s work; returns the sha256 of the ``model.safetensors`` it wrote."""
     out = Path(save_directory)
     out.mkdir(parents=True, exist_ok=True)
     tensors: dict[str, torch.Tensor] = {}
@@ -74,24 +99,15 @@ def save_pretrained(
         if dtype is not None and value.is_floating_point():
             value = value.to(dtype)
         tensors[key] = value.contiguous()
-    weights_path = out / WEIGHTS_NAME
-    tmp = out / f".{WEIGHTS_NAME}.{os.getpid()}.tmp"
-    try:
-        save_file(tensors, str(tmp), metadata={"format": "pt", "library": "seqjepa"})
-        os.chmod(tmp, default_file_mode())  # safetensors creates its files 0600
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, weights_path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    digest = sha256_file(weights_path)
+    data = save_safetensors_bytes(tensors, metadata={"format": "pt", "library": "seqjepa"})
+    atomic_write_bytes(out / WEIGHTS_NAME, data)
+    digest = sha256_bytes(data)
     document: dict[str, Any] = {
         "library": "seqjepa",
         "seqjepa_version": __version__,
         "model": model.config.to_dict(),
         "has_target_encoder": include_target_encoder and model.has_target_encoder,
-        "weights": {WEIGHTS_NAME: {"sha256": digest, "size": weights_path.stat().st_size}},
+        "weights": {WEIGHTS_NAME: {"sha256": digest, "size": len(data)}},
     }
     if metadata:
         document["metadata"] = dict(metadata)
@@ -99,7 +115,7 @@ def save_pretrained(
     if card is None:
         card = render_model_card(model.config, sha256=digest, metadata=metadata)
     atomic_write_text(out / CARD_NAME, card)
-    return str(out)
+    return digest
 
 
 def read_config_file(path: PathLike) -> tuple[SeqJEPAConfig, dict[str, Any]]:
@@ -107,8 +123,8 @@ def read_config_file(path: PathLike) -> tuple[SeqJEPAConfig, dict[str, Any]]:
     try:
         with open(path, encoding="utf-8") as fh:
             document = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{os.fspath(path)} is not valid JSON: {exc}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ConfigError(f"{os.fspath(path)} is not valid JSON: {type(exc).__name__}: {str(exc)[:200]}") from None
     if not isinstance(document, dict) or not isinstance(document.get("model"), dict):
         raise ConfigError(f"{os.fspath(path)}: expected a JSON object with a 'model' section (a seqjepa config.json)")
     # save_pretrained writes every field: a missing one would silently take a default (e.g. another
@@ -126,14 +142,15 @@ def read_config_file(path: PathLike) -> tuple[SeqJEPAConfig, dict[str, Any]]:
 def load_directory(
     directory: PathLike,
     *,
+    model_class: type,
     device: Union[str, torch.device] = "cpu",
     dtype: Optional[torch.dtype] = None,
     expected_sha256: Optional[str] = None,
 ) -> "SeqJEPA":
-    """Load a directory written by :func:`save_pretrained`: verified, strict, in eval mode.
+    """Load a directory written by :func:`save_pretrained` as ``model_class``: verified, strict, in eval mode.
 
     The weights' sha256 is checked against ``expected_sha256`` when given, else against the one
-    recorded in ``config.json``, before safetensors reads the file.
+    recorded in ``config.json``, on the bytes that are then deserialized.
     """
     d = Path(directory)
     config_path, weights_path = d / CONFIG_NAME, d / WEIGHTS_NAME
@@ -141,7 +158,6 @@ def load_directory(
         if not p.is_file():
             raise WeightsNotAvailableError(f"{p} not found: a seqjepa model directory holds {CONFIG_NAME} and {WEIGHTS_NAME}")
     config, document = read_config_file(config_path)
-    check_safetensors_file(weights_path)
     weights_section = document.get("weights", {})
     recorded = weights_section.get(WEIGHTS_NAME, {}) if isinstance(weights_section, dict) else None
     if (
@@ -154,33 +170,58 @@ def load_directory(
             f"{config_path}: field 'weights.{WEIGHTS_NAME}' must be an object with sha256 (hex string) and size "
             f"(integer), got {weights_section!r:.200}"
         )
-    want = expected_sha256 or recorded.get("sha256")
-    if "size" in recorded and weights_path.stat().st_size != recorded["size"]:
+    if expected_sha256 is not None and not isinstance(expected_sha256, str):
+        raise ValueError(f"expected_sha256: expected a hex string, got {type(expected_sha256).__name__}")
+    with open(weights_path, "rb") as fh:
+        data = fh.read()
+    check_safetensors_bytes(data, where=str(weights_path))
+    if "size" in recorded and len(data) != recorded["size"]:
         raise IntegrityError(
-            f"{weights_path} is {weights_path.stat().st_size} bytes, {config_path} records {recorded['size']}: truncated or replaced"
+            f"{weights_path} is {len(data)} bytes, {config_path} records {recorded['size']}: truncated or replaced"
         )
-    if want:
-        verify_sha256(weights_path, want, what="weights")
-    state = load_file(str(weights_path), device="cpu")
-    model = model_from_state_dict(config, state, source=str(weights_path))
+    want = expected_sha256 or recorded.get("sha256")
+    actual = sha256_bytes(data)
+    if want and actual != want.lower():
+        raise IntegrityError(
+            f"weights {weights_path} has sha256 {actual}, expected {want.lower()}: "
+            "the file is corrupt, truncated or not the one that was pinned"
+        )
+    return load_weights_bytes(data, config, model_class=model_class, source=str(weights_path), device=device, dtype=dtype)
+
+
+def load_weights_bytes(
+    data: bytes,
+    config: SeqJEPAConfig,
+    *,
+    model_class: type,
+    source: str,
+    device: Union[str, torch.device] = "cpu",
+    dtype: Optional[torch.dtype] = None,
+) -> "SeqJEPA":
+    """Deserialize verified safetensors bytes into ``model_class(config)``: strict, eval mode."""
+    try:
+        state = load_safetensors_bytes(data)
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for corrupt bytes
+        raise IntegrityError(f"{source} is not a readable safetensors file: {type(exc).__name__}: {exc}") from None
+    model = model_from_state_dict(config, state, source=source, model_class=model_class)
     return finalize(model, device=device, dtype=dtype)
 
 
 def finalize(model: "SeqJEPA", *, device: Union[str, torch.device] = "cpu", dtype: Optional[torch.dtype] = None) -> "SeqJEPA":
     """Move to ``device``/``dtype`` and switch to eval mode."""
     if dtype is not None:
-        if not dtype.is_floating_point:
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise ValueError(f"dtype: expected a floating-point torch.dtype, got {dtype}")
         model = model.to(dtype=dtype)
     return model.to(device).eval()
 
 
-def model_from_state_dict(config: SeqJEPAConfig, state: Mapping[str, torch.Tensor], *, source: str) -> "SeqJEPA":
-    """Build a model for ``config`` (with a target encoder iff ``state`` has one) and load ``state`` strictly."""
-    from .model import SeqJEPA
-
+def model_from_state_dict(
+    config: SeqJEPAConfig, state: Mapping[str, torch.Tensor], *, source: str, model_class: type
+) -> "SeqJEPA":
+    """Build ``model_class(config)`` (with a target encoder iff ``state`` has one) and load ``state`` strictly."""
     has_target = any(k.startswith("target_encoder.") for k in state)
-    model = SeqJEPA(config, with_target_encoder=has_target)
+    model = model_class(config, with_target_encoder=has_target)
     load_state_dict_strict(model, state, source=source)
     return model
 
@@ -215,63 +256,3 @@ def load_state_dict_strict(module: torch.nn.Module, state: Mapping[str, torch.Te
     with torch.no_grad():
         for k, v in own.items():
             v.copy_(state[k].to(v.dtype) if v.is_floating_point() else state[k])
-
-
-def render_model_card(config: SeqJEPAConfig, *, sha256: str, metadata: Optional[Mapping[str, Any]] = None) -> str:
-    """A README model card: what the model is, how to load it, its config, provenance and metrics."""
-    meta = dict(metadata or {})
-    name = meta.get("name", "seq-JEPA model")
-    lines = [
-        "---",
-        "library_name: seqjepa",
-        "tags:",
-        "- seq-jepa",
-        "- self-supervised-learning",
-        "- equivariance",
-        f"license: {meta.get('license', 'mit')}",
-        "---",
-        "",
-        f"# {name}",
-        "",
-        str(meta.get("description", "A seq-JEPA model (Ghaemi, Muller, Bakhtiari, NeurIPS 2025, arXiv:2505.03176).")),
-        "",
-        "## Load",
-        "",
-        "```python",
-        "import seqjepa",
-        "model = seqjepa.load(\"PATH_OR_NAME\")  # this directory, hf-hub:org/repo, or a registry name",
-        "z = model.equivariant_embedding(images)            # (B, C, H, W) -> (B, D)",
-        "z_agg = model.invariant_embedding(views, actions)  # (B, M, C, H, W), (B, M-1, A) -> (B, E)",
-        "```",
-        "",
-        "## Architecture and preprocessing",
-        "",
-        "| field | value |",
-        "|---|---|",
-    ]
-    for key, value in config.to_dict().items():
-        lines.append(f"| {key} | `{json.dumps(value)}` |")
-    metrics = meta.get("metrics")
-    if isinstance(metrics, Mapping) and metrics:
-        lines += ["", "## Metrics", "", "| metric | value |", "|---|---|"]
-        for key, value in metrics.items():
-            lines.append(f"| {key} | {value} |")
-    lines += ["", "## Provenance", "", f"- `model.safetensors` sha256: `{sha256}`"]
-    for key in ("source", "source_sha256", "command", "seed"):
-        if key in meta:
-            lines.append(f"- {key}: `{meta[key]}`")
-    lines += [
-        "",
-        "## Citation",
-        "",
-        "```bibtex",
-        "@inproceedings{ghaemi2025seqjepa,",
-        "  title={seq-JEPA: Autoregressive Predictive Learning of Invariant-Equivariant World Models},",
-        "  author={Ghaemi, Hafez and Muller, Eilif B. and Bakhtiari, Shahab},",
-        "  booktitle={Advances in Neural Information Processing Systems},",
-        "  year={2025}",
-        "}",
-        "```",
-        "",
-    ]
-    return "\n".join(lines)

@@ -1,27 +1,38 @@
-"""The model zoo's registry: one JSON card per checkpoint in ``seqjepa/weights/``.
+"""The model zoo's registry: one JSON card per checkpoint in the top-level ``weights/`` folder.
 
 A card says what a checkpoint is (config, preprocessing, action space), where its bytes live
 (a pinned Hub file, a documented file pattern, or a file inside the package), how it was trained,
-what the paper reports and what we measured. :func:`validate_card` checks a card's schema;
-names are matched case- and ``-``/``_``-insensitively, and unknown names get suggestions.
+what the paper reports and what we measured. :func:`validate_card` checks a card's schema and
+:class:`ModelCard` is its typed form; names are matched case- and ``-``/``_``-insensitively, and
+unknown names raise :class:`~seqjepa.errors.UnknownModelError` with suggestions.
+
+As in timm, :func:`list_pretrained` lists the names that have weights and
+:func:`get_pretrained_cfg` returns a name's pretrained configuration (its :class:`ModelCard`).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
+import fnmatch
 import json
 import re
+import warnings
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from .config import SeqJEPAConfig
-from .errors import ConfigError
+from ..errors import ConfigError, UnknownModelError
+from ..models.config import SeqJEPAConfig
 
 __all__ = [
     "CARD_FORMAT_VERSION",
     "WEIGHTS_DIR",
+    "ModelCard",
+    "CardSource",
+    "CardMetric",
     "HUB_PREFIX",
     "list_models",
     "list_pretrained",
@@ -38,8 +49,20 @@ __all__ = [
 ]
 
 CARD_FORMAT_VERSION = 1
-#: The package directory holding the cards (a link to the repository's ``weights/`` in a checkout).
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+def _find_weights_dir() -> Path:
+    # installed: the wheel maps the top-level weights/ to seqjepa/weights/; a source checkout
+    # (editable install) reads the top-level folder itself, so there is one copy to edit
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "weights", package.parent / "weights"):
+        if candidate.is_dir():
+            return candidate
+    return package / "weights"
+
+
+#: The directory holding the cards and the embedded default model's weights.
+WEIGHTS_DIR = _find_weights_dir()
 HUB_PREFIX = "hf-hub:"
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{0,63}$")
@@ -292,6 +315,92 @@ def _validate_source(p: _Problems, source: Optional[Mapping[str, Any]]) -> None:
         p.add(f"source.kind: expected one of {_SOURCE_KINDS}, got {kind!r}")
 
 
+# --------------------------------------------------------------------------- typed cards
+@dataclass(frozen=True)
+class CardSource:
+    """Where a card's bytes live: a Hub file (pinned, or found by ``file_pattern``) or a package file."""
+
+    kind: str
+    format: str
+    sha256: Optional[str] = None
+    size: Optional[int] = None
+    repo: Optional[str] = None
+    revision: Optional[str] = None
+    filename: Optional[str] = None
+    file_pattern: Optional[str] = None
+
+    @property
+    def pinned(self) -> bool:
+        return self.sha256 is not None and self.revision is not None and self.filename is not None
+
+
+@dataclass(frozen=True)
+class CardMetric:
+    """One number on a card: what was measured, its value, in which setting, and where it comes from."""
+
+    metric: str
+    value: float
+    setting: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """A validated registry card (see :func:`validate_card` for the schema)."""
+
+    name: str
+    aliases: tuple[str, ...]
+    description: str
+    config: SeqJEPAConfig
+    preprocessing: Mapping[str, Any]
+    actions: Mapping[str, Any]
+    source: CardSource
+    training: Mapping[str, Any]
+    reported: tuple[CardMetric, ...]
+    measured: tuple[CardMetric, ...]
+    license: str
+    citation: str
+    notes: Optional[str] = None
+    card_format_version: int = CARD_FORMAT_VERSION
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, card: Mapping[str, Any], *, where: str = "<card>") -> "ModelCard":
+        """Validate ``card`` and build its typed form."""
+        validate_card(card, where=where)
+        src = card["source"]
+        return cls(
+            name=card["name"],
+            aliases=tuple(card["aliases"]),
+            description=card["description"],
+            config=SeqJEPAConfig.from_dict(card["model"]),
+            preprocessing=copy.deepcopy(card["preprocessing"]),
+            actions=copy.deepcopy(card["actions"]),
+            source=CardSource(**{f.name: src.get(f.name) for f in dataclasses.fields(CardSource)}),
+            training=copy.deepcopy(card["training"]),
+            reported=tuple(CardMetric(**{k: r[k] for k in ("metric", "value", "setting", "source")}) for r in card["reported"]),
+            measured=tuple(CardMetric(**{k: r[k] for k in ("metric", "value", "setting", "source")}) for r in card["measured"]),
+            license=card["license"],
+            citation=card["citation"],
+            notes=card.get("notes"),
+            card_format_version=card["card_format_version"],
+            raw=copy.deepcopy(dict(card)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The card as its JSON document (a copy)."""
+        return copy.deepcopy(dict(self.raw))
+
+    def __getitem__(self, key: str) -> Any:
+        # cards were plain dicts before 0.1: keep ``card["source"]["kind"]`` working for one release
+        warnings.warn(
+            "indexing a ModelCard like a dict is deprecated; use its attributes (card.source.kind) or card.to_dict()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.to_dict()[key]
+
+
 # --------------------------------------------------------------------------- loading
 def card_path(name: str) -> Path:
     """Path of the card of a registry name (after alias resolution)."""
@@ -299,8 +408,8 @@ def card_path(name: str) -> Path:
 
 
 @lru_cache(maxsize=1)
-def _load_all() -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    cards: dict[str, dict[str, Any]] = {}
+def _load_all() -> tuple[dict[str, ModelCard], dict[str, str]]:
+    cards: dict[str, ModelCard] = {}
     index: dict[str, str] = {}
     if not WEIGHTS_DIR.is_dir():
         return cards, index
@@ -312,7 +421,7 @@ def _load_all() -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
             raise ConfigError(f"invalid model card {path}: not valid JSON: {exc}") from exc
         if not isinstance(card, dict) or "card_format_version" not in card:
             continue  # not a registry card (e.g. a golden-test config)
-        validate_card(card, where=str(path))
+        typed = ModelCard.from_dict(card, where=str(path))
         if path.stem != card["name"]:
             raise ConfigError(f"invalid model card {path}: file name must be '{card['name']}.json'")
         for key in [card["name"], *card["aliases"]]:
@@ -320,13 +429,13 @@ def _load_all() -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
             if key in index and index[key] != card["name"]:
                 raise ConfigError(f"model name {key!r} is claimed by both {index[key]!r} and {card['name']!r}")
             index[key] = card["name"]
-        cards[card["name"]] = card
+        cards[card["name"]] = typed
     return cards, index
 
 
-def load_cards() -> dict[str, dict[str, Any]]:
-    """Every card, by canonical name (deep copies: callers may modify them)."""
-    return copy.deepcopy(_load_all()[0])
+def load_cards() -> dict[str, ModelCard]:
+    """Every card, by canonical name."""
+    return dict(_load_all()[0])
 
 
 def resolve_name(name: str) -> str:
@@ -336,14 +445,14 @@ def resolve_name(name: str) -> str:
     if key in index:
         return index[key]
     if not _NAME_RE.match(key):
-        raise ValueError(
+        raise UnknownModelError(
             f"name: {name!r} is not a model name (letters, digits, '.', '-', '_'); for a file give a path, "
             f"for a Hub repo give '{HUB_PREFIX}org/repo'"
         )
     close = difflib.get_close_matches(key, list(index), n=6, cutoff=0.5)
     suggestions = list(dict.fromkeys(index[c] for c in close))[:3]
     hint = f"; did you mean {', '.join(repr(s) for s in suggestions)}?" if suggestions else ""
-    raise ValueError(f"name: unknown model {name!r}{hint} Known models: {', '.join(sorted(cards)) or '(none)'}")
+    raise UnknownModelError(f"name: unknown model {name!r}{hint} Known models: {', '.join(sorted(cards)) or '(none)'}")
 
 
 def list_models() -> list[str]:
@@ -351,15 +460,16 @@ def list_models() -> list[str]:
     return sorted(_load_all()[0])
 
 
-def list_pretrained() -> list[tuple[str, str]]:
-    """(name, one-line description) for every registry entry, sorted by name."""
-    cards = _load_all()[0]
-    return [(name, cards[name]["description"]) for name in sorted(cards)]
+def list_pretrained(filter: str = "*") -> list[str]:
+    """Registry names that have pretrained weights, sorted; ``filter`` is a glob (as in timm)."""
+    if not isinstance(filter, str):
+        raise ValueError(f"filter: expected a glob pattern string, got {type(filter).__name__}")
+    return [name for name in sorted(_load_all()[0]) if fnmatch.fnmatch(name, filter.lower())]
 
 
-def get_pretrained_cfg(name: str) -> dict[str, Any]:
-    """The full card of a registry name or alias (a copy)."""
-    return copy.deepcopy(_load_all()[0][resolve_name(name)])
+def get_pretrained_cfg(name: str) -> ModelCard:
+    """The pretrained configuration of a registry name or alias: its typed :class:`ModelCard`."""
+    return _load_all()[0][resolve_name(name)]
 
 
 def clear_cache() -> None:

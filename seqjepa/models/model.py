@@ -19,7 +19,7 @@ from torch import nn
 
 from .backbones import create_encoder
 from .config import SeqJEPAConfig
-from .validation import check_actions, check_finite, check_images, check_same_device
+from .checks import check_actions, check_finite, check_images, check_same_device
 
 __all__ = ["SeqJEPA", "SeqJEPAOutput", "SeqJEPATrainOutput", "ActionEmbedding", "Aggregator", "Predictor"]
 
@@ -125,7 +125,7 @@ class SeqJEPA(nn.Module):
     """seq-JEPA (Ghaemi, Muller, Bakhtiari, NeurIPS 2025).
 
     Args:
-        config: the architecture; see :class:`~seqjepa.config.SeqJEPAConfig`.
+        config: the architecture; see :class:`~seqjepa.models.config.SeqJEPAConfig`.
         with_target_encoder: build the EMA target encoder. ``None`` follows
             ``config.use_target_encoder``; inference exports pass ``False`` to leave it out.
 
@@ -393,24 +393,26 @@ class SeqJEPA(nn.Module):
                 yield key, value
 
     # ------------------------------------------------------------------ weights I/O
+    # These rest on the zoo's lower layer (serialization, resolution, upload), which never imports
+    # this module: the class is passed in, so no import cycle forms.
     def save_pretrained(self, save_directory: str, **kwargs: Any) -> str:
-        """Write ``config.json`` + ``model.safetensors`` + ``README.md``; see :func:`seqjepa.io.save_pretrained`."""
-        from .io import save_pretrained
+        """Write ``config.json`` + ``model.safetensors`` + ``README.md``; see :func:`seqjepa.zoo.serialization.save_pretrained`."""
+        from ..zoo.serialization import save_pretrained
 
         return save_pretrained(self, save_directory, **kwargs)
 
     def push_to_hub(self, repo_id: str, **kwargs: Any) -> Any:
-        """Upload this model (config.json + model.safetensors + README) to a Hub repo; see :func:`seqjepa.hub.push_to_hub`."""
-        from .hub import push_to_hub
+        """Upload this model (config.json + model.safetensors + README) to a Hub repo; see :func:`seqjepa.zoo.upload.push_to_hub`."""
+        from ..zoo.upload import push_to_hub
 
         return push_to_hub(self, repo_id, **kwargs)
 
     @classmethod
     def from_pretrained(cls, path_or_repo: str, **kwargs: Any) -> "SeqJEPA":
-        """Load a model saved by :meth:`save_pretrained` (a directory, or anything :func:`seqjepa.load` takes)."""
-        from . import load
+        """Load a model saved by :meth:`save_pretrained` (a directory, or anything :func:`seqjepa.load` takes) as ``cls``."""
+        from ..zoo.loading import load_model
 
-        return load(path_or_repo, **kwargs)
+        return load_model(path_or_repo, model_class=cls, **kwargs)
 
     def extra_repr(self) -> str:
         c = self.config

@@ -2,7 +2,9 @@
 
 Everything lives under ``<hub cache>/seqjepa/`` so that copying the one Hugging Face cache
 directory to an air-gapped machine carries the downloads, the conversions and the records that
-pin them. Environment variables are read at call time, not at import.
+pin them. What huggingface_hub itself keeps there (snapshots, refs, blobs) is read only through
+its public API (``try_to_load_from_cache``, ``scan_cache_dir``). Environment variables are read
+at call time, not at import.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Optional, Union
 
-from .fileio import atomic_write_text
+from ..utils.files import atomic_write_text
+from ..version import __version__
 
 __all__ = [
     "RECORD_FORMAT_VERSION",
@@ -28,10 +31,9 @@ __all__ = [
     "write_record",
     "converted_dir",
     "cache_lock",
-    "repo_cache_folder",
-    "local_commit",
+    "cached_file",
+    "cached_revision",
     "remove_cached_file",
-    "git_blob_sha1",
 ]
 
 RECORD_FORMAT_VERSION = 1
@@ -92,8 +94,6 @@ def read_record(cache: Path, key: str, revision: Optional[str]) -> Optional[dict
 
 def write_record(cache: Path, key: str, revision: Optional[str], record: dict[str, Any]) -> Path:
     """Atomically write a resolution record (what name + revision resolved to, with hashes)."""
-    from .version import __version__
-
     document = {
         "record_format_version": RECORD_FORMAT_VERSION,
         "seqjepa_version": __version__,
@@ -121,21 +121,34 @@ def cache_lock(cache: Path, key: str, timeout: float = 600.0) -> Iterator[None]:
         yield
 
 
-def repo_cache_folder(cache: Path, repo_id: str) -> Path:
-    """huggingface_hub's folder for a model repo: ``models--org--name``."""
-    return cache / ("models--" + repo_id.replace("/", "--"))
+def cached_file(cache: Path, repo_id: str, filename: str, revision: str) -> Optional[Path]:
+    """The cached copy of ``repo_id@revision/filename`` (a branch, tag or commit), or None; no network."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo_id, filename, cache_dir=str(cache), revision=revision, repo_type="model")
+    if isinstance(found, str) and os.path.isfile(found):
+        return Path(found)
+    return None
 
 
-def local_commit(cache: Path, repo_id: str, revision: str) -> Optional[str]:
-    """The commit a revision points to in the local cache (a commit is itself), or None."""
-    if re.fullmatch(r"[0-9a-f]{40}", revision):
-        return revision
-    ref = repo_cache_folder(cache, repo_id) / "refs" / revision
+def cached_revision(cache: Path, repo_id: str, revision: str) -> Optional[tuple[str, list[str]]]:
+    """``(commit, file names)`` of the cached snapshot a branch, tag or commit points to, or None."""
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.utils import CacheNotFound
+
     try:
-        commit = ref.read_text(encoding="utf-8").strip()
-    except OSError:
+        info = scan_cache_dir(str(cache))
+    except (CacheNotFound, OSError, ValueError):
         return None
-    return commit if re.fullmatch(r"[0-9a-f]{40}", commit) else None
+    for repo in info.repos:
+        if repo.repo_type != "model" or repo.repo_id != repo_id:
+            continue
+        for rev in repo.revisions:
+            if rev.commit_hash == revision or revision in rev.refs:
+                return rev.commit_hash, sorted(
+                    Path(f.file_path).relative_to(rev.snapshot_path).as_posix() for f in rev.files
+                )
+    return None
 
 
 def remove_cached_file(path: PathLike) -> list[str]:
@@ -152,13 +165,3 @@ def remove_cached_file(path: PathLike) -> list[str]:
         except FileNotFoundError:
             pass
     return removed
-
-
-def git_blob_sha1(path: PathLike) -> str:
-    """Git's object id of a file (sha1 of ``blob <size>\\0<content>``): the Hub's id of non-LFS files."""
-    p = Path(path)
-    digest = hashlib.sha1(f"blob {p.stat().st_size}\0".encode())
-    with open(p, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from torch import nn
 
 from .config import SeqJEPAConfig
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = ["create_encoder"]
 

@@ -1,0 +1,141 @@
+"""The front door: ``load``, ``create_model``, ``download`` and the official-checkpoint helpers.
+
+This is the one zoo module that knows the concrete model class; everything below it is handed
+the class, so the model's own ``from_pretrained`` reaches the same code without an import cycle.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping, Optional, Union
+
+import torch
+
+from ..errors import ConfigError
+from ..models.config import SeqJEPAConfig
+from ..models.model import SeqJEPA
+from .loading import is_local_path, load_model, load_official_file
+from .official import ConversionReport, read_official_checkpoint
+from .registry import get_pretrained_cfg, validate_revision
+from .resolve import Resolution, resolve
+from .serialization import model_from_state_dict, save_pretrained
+
+__all__ = ["load", "create_model", "download", "load_official", "convert_official", "DEFAULT_MODEL", "is_local_path"]
+
+#: The small model shipped inside the package; loads with no network.
+DEFAULT_MODEL = "tiny-toy3diebench"
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def load(
+    name_or_path: PathLike = DEFAULT_MODEL,
+    *,
+    revision: Optional[str] = None,
+    cache_dir: Optional[PathLike] = None,
+    local_files_only: Optional[bool] = None,
+    device: Union[str, torch.device] = "cpu",
+    dtype: Optional[torch.dtype] = None,
+) -> SeqJEPA:
+    """Load a pretrained seq-JEPA in eval mode, strictly, with its preprocessing attached.
+
+    Args:
+        name_or_path: a registry name (see :func:`seqjepa.list_models`), ``"hf-hub:org/repo[@revision]"``,
+            a local directory (config.json + model.safetensors), a ``.safetensors`` file with its
+            ``config.json`` beside it, or an official seq-JEPA ``.pth`` checkpoint (converted in
+            memory with safe unpickling).
+        revision: override the pinned Hub revision (a branch, tag or 40-hex commit).
+        cache_dir: Hugging Face cache directory (default: the standard HF cache).
+        local_files_only: never touch the network; ``None`` follows ``HF_HUB_OFFLINE``.
+        device: where to put the model.
+        dtype: floating-point dtype of the parameters (default: as stored).
+
+    Returns:
+        A :class:`~seqjepa.SeqJEPA` in eval mode.
+
+    Raises:
+        UnknownModelError: the name is not in the registry (the message suggests close names).
+        WeightsNotAvailableError: the weights are neither cached nor downloadable.
+        IntegrityError: a file's sha256, size or format is wrong; nothing was deserialized.
+        UnsafeCheckpointError: an official checkpoint references a global outside the allow-list.
+    """
+    return load_model(
+        name_or_path, model_class=SeqJEPA, revision=revision, cache_dir=cache_dir,
+        local_files_only=local_files_only, device=device, dtype=dtype,
+    )
+
+
+def create_model(name_or_config: Union[str, SeqJEPAConfig], pretrained: bool = False, **load_kwargs: Any) -> SeqJEPA:
+    """Build a seq-JEPA from a config or a registry name; ``pretrained=True`` loads its weights.
+
+    Without ``pretrained`` the model is randomly initialized (in train mode), as for training.
+    """
+    if isinstance(name_or_config, SeqJEPAConfig):
+        if pretrained:
+            raise ValueError("pretrained: a bare SeqJEPAConfig has no weights; pass a registry name or path")
+        return SeqJEPA(name_or_config)
+    if not isinstance(name_or_config, str):
+        raise ValueError(f"name_or_config: expected a registry name or a SeqJEPAConfig, got {type(name_or_config).__name__}")
+    if pretrained:
+        return load(name_or_config, **load_kwargs)
+    try:
+        config = get_pretrained_cfg(name_or_config).config
+    except (KeyError, TypeError) as exc:  # pragma: no cover - cards are validated when read
+        raise ConfigError(f"registry card {name_or_config!r} has no valid 'model' section") from exc
+    return SeqJEPA(config)
+
+
+def download(
+    name: str,
+    *,
+    revision: Optional[str] = None,
+    cache_dir: Optional[PathLike] = None,
+    local_files_only: Optional[bool] = None,
+    refresh: bool = False,
+) -> Resolution:
+    """Fetch (and convert) a named model into the cache without loading it; returns what it resolved.
+
+    ``refresh=True`` ignores an earlier resolution record and asks the Hub again.
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"name: expected a model name, got {type(name).__name__}")
+    validate_revision(revision)
+    return resolve(name, model_class=SeqJEPA, revision=revision, cache_dir=cache_dir,
+                   local_files_only=local_files_only, refresh=refresh)
+
+
+def load_official(
+    path: PathLike,
+    *,
+    device: Union[str, torch.device] = "cpu",
+    dtype: Optional[torch.dtype] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
+) -> SeqJEPA:
+    """Load an official ``.pth`` checkpoint into a :class:`~seqjepa.SeqJEPA` (eval mode, strict)."""
+    return load_official_file(path, model_class=SeqJEPA, device=device, dtype=dtype, overrides=overrides)
+
+
+def convert_official(
+    checkpoint: PathLike,
+    out_dir: PathLike,
+    *,
+    overrides: Optional[Mapping[str, Any]] = None,
+    include_target_encoder: bool = True,
+) -> ConversionReport:
+    """Convert an official ``.pth`` to ``out_dir`` (config.json + model.safetensors + README.md).
+
+    The README names the source file and its sha256; the conversion report lists dropped keys.
+    """
+    config, state, report = read_official_checkpoint(checkpoint, overrides=overrides)
+    model = model_from_state_dict(config, state, source=os.fspath(checkpoint), model_class=SeqJEPA)
+    metadata = {
+        "name": f"seq-JEPA converted from {report.source}",
+        "source": report.source,
+        "source_sha256": report.source_sha256,
+        "converted_from": "official seq-JEPA checkpoint (hafezgh/seq-jepa)",
+        "dropped_keys": report.dropped_keys,
+        "assumed": report.assumed,
+        "epoch": report.epoch,
+    }
+    save_pretrained(model, out_dir, include_target_encoder=include_target_encoder, metadata=metadata)
+    return report
