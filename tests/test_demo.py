@@ -159,6 +159,7 @@ def test_load_example_rejects_broken_assets(tmp_path):
         load_example(tmp_path / "a")
 
 
+@pytest.mark.slow
 def test_wheel_ships_the_assets(tmp_path):
     """A non-editable install must carry the views: build a wheel from a copy and read the demo's files from it."""
     pytest.importorskip("setuptools")

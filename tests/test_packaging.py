@@ -32,6 +32,7 @@ def wheel_names(tmp_path_factory) -> set:
         return set(zf.namelist())
 
 
+@pytest.mark.slow
 def test_every_card_and_package_weight_is_in_the_wheel(wheel_names):
     cards = sorted(p.name for p in (REPO / "weights").glob("*.json"))
     assert cards, "weights/ has no cards"
@@ -42,6 +43,7 @@ def test_every_card_and_package_weight_is_in_the_wheel(wheel_names):
             assert f"seqjepa/weights/{card['source']['filename']}" in wheel_names
 
 
+@pytest.mark.slow
 def test_recipes_assets_and_cli_are_in_the_wheel(wheel_names):
     recipes = sorted(p.name for p in (REPO / "seqjepa" / "train" / "recipes").glob("*.json"))
     assert recipes and all(f"seqjepa/train/recipes/{r}" in wheel_names for r in recipes)
@@ -64,3 +66,20 @@ def test_the_package_list_names_every_package_in_the_tree():
 def test_no_symlinks_in_the_package():
     links = [p for p in (REPO / "seqjepa").rglob("*") if p.is_symlink()]
     assert links == [], "package data comes from the top-level folders through pyproject.toml, not links"
+
+
+def test_the_floors_stage_pins_exactly_the_declared_floors():
+    """.ci/floors.txt is what CI installs to prove the floors; it must not drift from pyproject.toml."""
+    tomllib = pytest.importorskip("tomllib")
+    floors = {}
+    for req in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]:
+        name, _, rest = req.partition(">=")
+        if rest:
+            floors[name.strip().lower()] = rest.split(",")[0].strip()
+    pins = {}
+    for line in (REPO / ".ci" / "floors.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[name.strip().lower()] = version.strip()
+    untested = {"torch", "torchvision"}  # installed as the main stage installs them (the only builds here)
+    assert {k: v for k, v in floors.items() if k not in untested} == pins

@@ -152,28 +152,58 @@ def _field(obj: Any, name: str) -> Any:
 
 
 def fetch_file(ctx: HubContext, filename: str, commit: str) -> Path:
-    """Download one file of ``repo@commit`` into huggingface_hub's cache."""
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.utils import EntryNotFoundError, HfHubHTTPError, OfflineModeIsEnabled
+    """Download one file of ``repo@commit`` into huggingface_hub's cache; one retry after a 5xx or a cut connection.
 
-    try:
-        path = hf_hub_download(
-            ctx.repo, filename, revision=commit, cache_dir=str(ctx.cache), endpoint=ctx.endpoint,
-            etag_timeout=hub_timeout(), library_name="seqjepa", token=False,
-        )
-    except EntryNotFoundError as exc:
-        raise ctx.not_available(filename, f"{filename!r} is not in {ctx.repo}@{commit}", exc) from exc
-    except OfflineModeIsEnabled as exc:
-        raise _offline_refusal(ctx, filename, exc) from exc
-    except (HfHubHTTPError, OSError) as exc:
-        if "Consistency check failed" in str(exc):
-            raise IntegrityError(
-                f"the download of {ctx.repo}@{commit}/{filename} was cut short ({one_line(exc)}); nothing was "
-                "kept; retry the load"
-            ) from exc
-        raise ctx.not_available(filename, "the download failed", exc) from exc
-    except Exception as exc:  # noqa: BLE001 - the HTTP client's transport errors
-        if not (_is_timeout(exc) or _is_transport(exc)):
-            raise
-        raise ctx.not_available(filename, "the download failed", exc) from exc
-    return Path(path)
+    A retry resumes from huggingface_hub's partial file where the server allows it (recent
+    huggingface_hub versions also retry on their own; older ones do not).
+    """
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.utils import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
+
+    for attempt in range(2):
+        if attempt:
+            time.sleep(0.5)
+        try:
+            path = hf_hub_download(
+                ctx.repo, filename, revision=commit, cache_dir=str(ctx.cache), endpoint=ctx.endpoint,
+                etag_timeout=hub_timeout(), library_name="seqjepa", token=False,
+            )
+            return Path(path)
+        except OfflineModeIsEnabled as exc:
+            raise _offline_refusal(ctx, filename, exc) from exc
+        except EntryNotFoundError as exc:
+            # older huggingface_hub reports a failed request as LocalEntryNotFoundError (a subclass), its cause chained
+            if not isinstance(exc, LocalEntryNotFoundError):
+                raise ctx.not_available(filename, f"{filename!r} is not in {ctx.repo}@{commit}", exc) from exc
+            if attempt or not _worth_retrying(exc):
+                raise ctx.not_available(filename, "the download failed", exc) from exc
+        except Exception as exc:  # noqa: BLE001 - huggingface_hub's and the HTTP client's errors, whichever version
+            if "Consistency check failed" in str(exc):
+                raise IntegrityError(
+                    f"the download of {ctx.repo}@{commit}/{filename} was cut short ({one_line(exc)}); nothing was "
+                    "kept; retry the load"
+                ) from exc
+            if not isinstance(exc, (HfHubHTTPError, OSError)) and not (_is_timeout(exc) or _is_transport(exc)):
+                raise
+            if attempt or not _worth_retrying(exc):
+                raise ctx.not_available(filename, "the download failed", exc) from exc
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    """A server error or a dropped connection may pass; a timeout or a 4xx will not."""
+    if _is_timeout(exc):
+        return False
+    chain: list[BaseException] = [exc]
+    while chain[-1].__cause__ is not None or chain[-1].__context__ is not None:
+        nxt = chain[-1].__cause__ or chain[-1].__context__
+        if nxt in chain or len(chain) > 8:
+            break
+        chain.append(nxt)
+    for item in chain:
+        status = getattr(getattr(item, "response", None), "status_code", None)
+        if status is not None:
+            return status >= 500
+        if _is_transport(item) or "IncompleteRead" in type(item).__name__ or "ChunkedEncoding" in type(item).__name__:
+            return True
+    return False

@@ -16,6 +16,7 @@ from seqjepa import errors
 from seqjepa._moved import MOVED
 
 
+@pytest.mark.slow
 def test_every_old_module_path_imports_with_a_deprecation_warning():
     # a fresh interpreter: each old path warns once, when it is first imported
     code = (

@@ -34,6 +34,7 @@ def _keep_threads():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["extract", "fast_inference", "load"])
 def test_quick_run_prints_table_and_summary(name, capsys):
     assert _load(f"bench_{name}").main(["--quick"]) == 0
@@ -45,6 +46,7 @@ def test_quick_run_prints_table_and_summary(name, capsys):
     assert out.strip().splitlines()[-1].startswith(f"SUMMARY {name}:")
 
 
+@pytest.mark.slow
 def test_scaling_quick_writes_plot_and_json(tmp_path, capsys):
     assert _load("bench_scaling").main(["--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -72,6 +74,7 @@ def test_runner_lists_every_bench_script(capsys):
     assert {"extract", "fast_inference", "load", "scaling"} <= listed
 
 
+@pytest.mark.slow
 def test_runner_runs_a_benchmark_in_a_subprocess(capsys):
     assert cli_main(["bench", "fast_inference", "--quick"]) == 0
     out = capsys.readouterr().out

@@ -170,6 +170,7 @@ def test_cli(tmp_path, capsys):
     assert "classes" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_offers_every_scene_option_without_loading_the_generator():
     import subprocess
     import sys

@@ -37,6 +37,7 @@ def site(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_every_nav_page_is_built(site):
     for page in ("index.html", "concepts/index.html", "model-zoo/index.html", "training/index.html",
                  "evaluation/index.html", "reproducing/index.html", "examples/index.html", "api/index.html",

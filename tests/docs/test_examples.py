@@ -151,6 +151,7 @@ def test_finetune_vs_linear_probe_runs_both_arms(small_model_dir, tmp_path, caps
     assert "frozen linear probe" in text and "fine-tuned" in text
 
 
+@pytest.mark.slow
 def test_action_ablation_trains_both_arms_and_reuses_its_data(tmp_path, capsys):
     ex = load_example("action_ablation")
     work = tmp_path / "ablation"

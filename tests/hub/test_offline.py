@@ -115,7 +115,9 @@ def _load_in_child(barrier, queue) -> None:
     try:
         import huggingface_hub
 
-        huggingface_hub.close_session()  # do not share the parent's HTTP client
+        close = getattr(huggingface_hub, "close_session", None)  # huggingface_hub >= 1.0 (httpx) has one client
+        if close is not None:
+            close()  # do not share the parent's HTTP client
         torch.set_num_threads(1)
         barrier.wait(timeout=20)
         model = seqjepa.load("toy-official")

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # ----------------------------------------------------------------------------- real processes
+@pytest.mark.slow
 def test_python_dash_m_answers_bad_arguments_with_one_line(tmp_path):
     """Each interpreter start costs seconds on a loaded machine: the cases run side by side."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore", "HF_HUB_OFFLINE": "1"}

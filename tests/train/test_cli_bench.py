@@ -49,6 +49,7 @@ def test_recipes_command_lists_the_shipped_recipes(capsys):
     assert "3diebench-rot " in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_bench_train_quick_prints_the_ratio(capsys):
     ratio = _module("bench_train").main(["--quick"])
     assert ratio > 0

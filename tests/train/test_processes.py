@@ -45,6 +45,7 @@ def _wait_for(cond, proc: subprocess.Popen, timeout: float = 60.0) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_sigkill_while_saving_keeps_the_previous_checkpoint_and_resume_is_bit_identical(tmp_path, reference_run, one_thread):
     out = tmp_path / "run"
     proc = _start(resume_recipe(checkpoint_every=1), out, SEQJEPA_TEST_SLOW_SAVE="0.7")
@@ -63,6 +64,7 @@ def test_sigkill_while_saving_keeps_the_previous_checkpoint_and_resume_is_bit_id
     assert_same_state(resumed.probes.state_dict(), reference_run["probes"])
 
 
+@pytest.mark.slow
 def test_sigterm_saves_mid_run_and_exits_cleanly(tmp_path):
     out = tmp_path / "run"
     proc = _start(tiny_recipe(epochs=400, checkpoint_every=0), out)
@@ -76,6 +78,7 @@ def test_sigterm_saves_mid_run_and_exits_cleanly(tmp_path):
     assert not (out / ".lock").exists()
 
 
+@pytest.mark.slow
 def test_two_process_ddp_on_gloo_keeps_ranks_identical(tmp_path):
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
