@@ -30,6 +30,7 @@ from .utils.files import atomic_write_bytes, atomic_write_text, check_safetensor
 from .zoo.serialization import CONFIG_NAME, WEIGHTS_NAME, load_state_dict_strict
 from .models.model import SeqJEPA
 from .version import __version__
+from .utils.log import progress
 
 __all__ = ["Classifier", "PoseRegressor", "load_finetuned", "fit_classifier", "evaluate_classifier", "FINETUNE_FORMAT"]
 
@@ -289,12 +290,19 @@ def _unpack(batch: Any, device: Union[str, torch.device]) -> "tuple[torch.Tensor
     return images.to(device), None, labels.to(device)
 
 
+def _length(loader: Iterable) -> Optional[int]:
+    try:
+        return len(loader)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
 def fit_classifier(clf: Classifier, loader: Iterable, optimizer: torch.optim.Optimizer, *,
                    device: Union[str, torch.device] = "cpu") -> float:
     """One epoch of cross-entropy training; returns the mean loss."""
     clf.train()
     total, count = 0.0, 0
-    for batch in loader:
+    for batch in progress(loader, desc="fine-tuning", total=_length(loader), unit="batch"):
         views, actions, labels = _unpack(batch, device)
         actions = _actions_for(clf, actions)
         loss = nn.functional.cross_entropy(clf(views, actions), labels)
@@ -311,7 +319,7 @@ def evaluate_classifier(clf: Classifier, loader: Iterable, *, device: Union[str,
     """Top-1 accuracy (%) over ``loader``."""
     clf.eval()
     correct, count = 0, 0
-    for batch in loader:
+    for batch in progress(loader, desc="evaluating", total=_length(loader), unit="batch"):
         views, actions, labels = _unpack(batch, device)
         actions = _actions_for(clf, actions)
         correct += int((clf(views, actions).argmax(dim=1) == labels).sum())

@@ -29,5 +29,5 @@ def run(args: argparse.Namespace) -> int:
     from ..demo import run_demo
 
     run_demo(args.model, None if args.no_figure else args.out, classes=args.classes,
-             objects_per_class=args.objects_per_class, seed=args.seed)
+             objects_per_class=args.objects_per_class, seed=args.seed, echo=print)
     return 0

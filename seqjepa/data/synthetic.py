@@ -42,6 +42,8 @@ from typing import Optional, Sequence, Union
 import numpy as np
 from PIL import Image
 
+from ..utils.log import progress
+
 __all__ = ["make_toy_3diebench", "SHAPE_CLASSES", "Mesh", "make_mesh", "render_view", "sample_latents", "ToyDatasetInfo",
            "DEFAULT_MAX_ANGLE"]
 
@@ -488,12 +490,13 @@ def make_toy_3diebench(
         jobs = [(str(tmp), n, cls, oid, views, size, seed, ood, jpeg_quality, ids, light_color, face_colors, max_angle)
                 for n, cls, oid in plan]
         if workers == 1 or len(jobs) == 1:
-            for job in jobs:
+            for job in progress(jobs, desc="rendering objects", unit="obj"):
                 _render_object(job)
         else:
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
             with ctx.Pool(workers) as pool:
-                for _ in pool.imap_unordered(_render_object, jobs, chunksize=max(1, len(jobs) // (workers * 8))):
+                done = pool.imap_unordered(_render_object, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+                for _ in progress(done, desc="rendering objects", total=len(jobs), unit="obj"):
                     pass
         train, val = _split(plan, classes, val_fraction, seed)
         synsets = [_synset_id(k) for k in range(classes)]

@@ -17,6 +17,7 @@ What it shows, with any rotation model (the default is :data:`seqjepa.DEFAULT_MO
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
@@ -248,7 +249,7 @@ def run_demo(
     sweep_steps: int = 24,
     random_actions: int = 8,
     seed: int = 0,
-    echo: Callable[[str], None] = print,
+    echo: Optional[Callable[[str], None]] = None,
 ) -> DemoResult:
     """Run the demo with ``model`` (a registry name or a local model path), print it, draw it to ``out``.
 
@@ -262,10 +263,13 @@ def run_demo(
         sweep_steps: views of the example object turned about the vertical axis (middle panel).
         random_actions: random actions the true action's prediction is compared with.
         seed: the gallery's and the random actions' seed.
-        echo: where the text goes.
+        echo: where the text goes (default: the ``seqjepa.demo`` logger; the ``seqjepa demo`` command
+            prints it).
     """
     from ..data.synthetic import SHAPE_CLASSES, make_mesh, render_view
 
+    if echo is None:
+        echo = logging.getLogger("seqjepa.demo").info
     start = time.perf_counter()
     if isinstance(classes, bool) or not isinstance(classes, int) or not 1 <= classes <= len(SHAPE_CLASSES):
         raise ValueError(f"--classes: expected an integer in 1..{len(SHAPE_CLASSES)}, got {classes!r}")

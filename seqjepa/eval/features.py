@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from ..models.inference import resolve_precision
 from ..utils.files import atomic_write_bytes
+from ..utils.log import progress
 
 __all__ = [
     "FeatureSet",
@@ -128,7 +129,7 @@ def extract_features(
     conditioned = bool(getattr(model.config, "action_conditioned", True))
     out: dict[str, list[torch.Tensor]] = {}
     z_const: Optional[torch.Tensor] = None
-    for batch in loader:
+    for batch in progress(loader, desc="features", total=len(loader), unit="batch"):
         views, actions = _sequence_from_batch(batch)
         b, m = views.shape[:2]
         views = views.to(device)
