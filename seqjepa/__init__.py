@@ -17,6 +17,7 @@ from .errors import (
     WeightsNotAvailableError,
 )
 from .factory import DEFAULT_MODEL, create_model, load
+from .extract import extract, read_features
 from .model import SeqJEPA, SeqJEPAOutput, SeqJEPATrainOutput
 from .registry import get_pretrained_cfg, list_models, list_pretrained
 from .version import __version__
@@ -32,6 +33,8 @@ __all__ = [
     "list_pretrained",
     "get_pretrained_cfg",
     "create_model",
+    "extract",
+    "read_features",
     "convert_official",
     "load_official",
     "SeqJEPAError",
