@@ -30,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="images per forward pass (default 64 on CPU, 256 on CUDA)")
     p.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE,
                    help=f"rows per shard file (default {DEFAULT_SHARD_SIZE})")
-    p.add_argument("--workers", type=int, default=None, help="image-decoding processes (default: from the cores; 0: none)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="DataLoader processes decoding images (default: 0 on CPU, the main process decodes each batch "
+                   "on its threads then runs the model; on CUDA cores - 1, at most 8)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda when available)")
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="auto: bf16 on a GPU that has it, else fp32 (features are stored as float32)")

@@ -133,29 +133,43 @@ def _model_record(spec: Optional[str], revision: Optional[str]) -> dict[str, Any
 
 # --------------------------------------------------------------------------- worker side
 class _Batches(torch.utils.data.Dataset):
-    """Item b is batch b, decoded: the rows that could be read, stacked, and a record for those that could not."""
+    """Item b is batch b, decoded: the rows that could be read, stacked, and a record for those that could not.
 
-    def __init__(self, source: Source, batches: list[tuple[int, list[int]]]) -> None:
-        self.source, self.batches = source, batches
+    In a DataLoader worker the rows of a batch are decoded one after the other; in the main process
+    (``pool`` given) on a thread pool, in parallel (PIL releases the GIL while decoding and resizing).
+    """
+
+    def __init__(self, source: Source, batches: list[tuple[int, list[int]]], pool: Any = None) -> None:
+        self.source, self.batches, self.pool = source, batches, pool
 
     def __len__(self) -> int:
         return len(self.batches)
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "pool": None}  # a thread pool stays in the process that made it
+
+    def _load(self, row: int) -> tuple[int, Any, Optional[dict[str, Any]]]:
+        try:
+            return row, self.source.load(row), None
+        except Exception as exc:  # noqa: BLE001 - only bad-input errors are recorded, the rest re-raised
+            if not is_bad_input(exc):
+                raise
+            record = {"row": row, self.source.key_name: self.source.key(row)}
+            if isinstance(exc, _BadView):  # one view of a manifest sequence: name it as the manifest does
+                record["path"] = self.source.views[row][exc.view]
+                exc = exc.cause
+            record["reason"] = bad_input_reason(exc)
+            return row, None, record
+
     def __getitem__(self, b: int) -> dict[str, Any]:
         shard, rows = self.batches[b]
         ok, items, errors = [], [], []
-        for row in rows:
-            try:
-                items.append(self.source.load(row))
+        loaded = self.pool.map(self._load, rows) if self.pool is not None and len(rows) > 1 else map(self._load, rows)
+        for row, item, record in loaded:
+            if record is None:
                 ok.append(row)
-            except Exception as exc:  # noqa: BLE001 - only bad-input errors are recorded, the rest re-raised
-                if not is_bad_input(exc):
-                    raise
-                record = {"row": row, self.source.key_name: self.source.key(row)}
-                if isinstance(exc, _BadView):  # one view of a manifest sequence: name it as the manifest does
-                    record["path"] = self.source.views[row][exc.view]
-                    exc = exc.cause
-                record["reason"] = bad_input_reason(exc)
+                items.append(item)
+            else:
                 errors.append(record)
         out: dict[str, Any] = {"shard": shard, "rows": torch.tensor(ok, dtype=torch.int64), "errors": errors,
                                "images": sum(self.source.num_views(r) for r in rows)}
@@ -309,11 +323,16 @@ def _resolve_precision(precision: str, device: torch.device) -> tuple[str, Optio
     return precision, dtypes[precision]
 
 
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def _default_workers(device: torch.device) -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    """CUDA: worker processes decode while the GPU computes. CPU: none; the main process decodes each batch
+    on all its threads, then runs the model on all of them (workers would fight the model for the cores)."""
     if device.type == "cuda":
-        return max(1, min(8, cores - 1))
-    return max(1, min(8, cores // 4))
+        return max(1, min(8, _cores() - 1))
+    return 0
 
 
 def extract(
@@ -354,7 +373,9 @@ def extract(
         batch_size: images per forward pass (a sequence counts its views; at least one sequence);
             default 64 on CPU, 256 on CUDA.
         shard_size: rows per shard (a kill loses at most the shard in flight).
-        num_workers: DataLoader processes decoding images (0: in this process); default from the cores.
+        num_workers: DataLoader processes decoding images. 0 (the default on CPU): the main process
+            decodes each batch on a pool of ``torch.get_num_threads()`` threads, then runs the model,
+            so decoding and the model never compete for cores. Default on CUDA: cores - 1, at most 8.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``; default CUDA when available. Under torchrun,
             ``cuda:LOCAL_RANK`` or CPU (gloo).
         precision: ``"fp32"``, ``"bf16"``, ``"fp16"`` (CUDA) or ``"auto"`` (bf16 on a CUDA device that
@@ -460,11 +481,15 @@ def extract(
             net.to(memory_format=torch.channels_last)
         runner = _Model(net, dev, amp_dtype, channels_last, invariant, cfg)
         batches = _plan_batches(src, todo, shard_size, batch_size)
-        workers = _default_workers(dev) if num_workers is None else num_workers
+        workers = min(_default_workers(dev) if num_workers is None else num_workers, len(batches))
+        pool = None
+        if workers == 0 and src.raw_pixels:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(max(1, min(torch.get_num_threads(), _cores())), thread_name_prefix="seqjepa-decode")
         loader = torch.utils.data.DataLoader(
-            _Batches(src, batches), batch_size=None, shuffle=False, num_workers=min(workers, len(batches)),
-            collate_fn=_identity_collate, pin_memory=dev.type == "cuda",
-            prefetch_factor=4 if workers and batches else None,
+            _Batches(src, batches, pool), batch_size=None, shuffle=False, num_workers=workers,
+            collate_fn=_identity_collate, pin_memory=dev.type == "cuda", prefetch_factor=4 if workers else None,
         )
         buffers = {}
         for k in todo:
@@ -508,6 +533,8 @@ def extract(
         finally:
             bar.close()
             net.train(was_training)
+            if pool is not None:
+                pool.shutdown()
         seconds = time.perf_counter() - t0
         if buffers:  # pragma: no cover - every planned batch arrives
             raise RuntimeError(f"shards {sorted(buffers)} did not receive all their batches")
