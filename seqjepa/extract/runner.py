@@ -483,7 +483,7 @@ def extract(
         batches = _plan_batches(src, todo, shard_size, batch_size)
         workers = min(_default_workers(dev) if num_workers is None else num_workers, len(batches))
         pool = None
-        if workers == 0 and src.raw_pixels:
+        if workers == 0:
             from concurrent.futures import ThreadPoolExecutor
 
             pool = ThreadPoolExecutor(max(1, min(torch.get_num_threads(), _cores())), thread_name_prefix="seqjepa-decode")

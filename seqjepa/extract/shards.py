@@ -200,10 +200,20 @@ def prepare_dir(out: Path, meta: Mapping[str, Any], *, write: bool) -> dict[str,
                 )
         if write:
             out.mkdir(parents=True, exist_ok=True)
+            _remove_other_temporaries(out)
             write_meta(out, meta)
         return dict(meta)
     check_compatible(out, existing, meta["identity"])
+    if write:
+        _remove_other_temporaries(out)
     return existing
+
+
+def _remove_other_temporaries(out: Path) -> None:
+    """meta.json / errors.jsonl temporaries a killed run left (only the writer of those files calls this)."""
+    for p in out.iterdir():
+        if _OTHER_TMP_RE.match(p.name):
+            p.unlink(missing_ok=True)
 
 
 def write_meta(out: Path, meta: Mapping[str, Any]) -> None:

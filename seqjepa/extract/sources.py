@@ -64,8 +64,6 @@ class Source:
     kind: str = "images"
     #: name of the per-row identifier column: "path" or "id"
     key_name: str = "path"
-    #: rows are uint8 images normalized by the runner (True) or float tensors from a dataset (False)
-    raw_pixels: bool = True
 
     def __len__(self) -> int:
         raise NotImplementedError
@@ -337,7 +335,6 @@ class DatasetSource(Source):
 
     kind = "sequences"
     key_name = "id"
-    raw_pixels = False
 
     def __init__(self, name: str, root: PathLike, *, split: str, num_views: int, seed: int, config: Any,
                  draft: bool) -> None:

@@ -83,9 +83,12 @@ def test_rerun_skips_finished_shards_and_recomputes_a_missing_one(model_dir, ima
     before = {k: np.array(v) for k, v in before.items()}
     (out / "shard-00002.safetensors").unlink()
     (out / ".shard-00001.safetensors.abc123.tmp").write_bytes(b"half a shard")  # what a kill leaves
+    (out / ".meta.json.x_9z.tmp").write_text("{")
+    (out / "notes.txt").write_text("a file of the user's")
     second = seqjepa.extract(model_dir, image_folder, out, **kw)
     assert (second.shards_written, second.shards_skipped) == (1, 3)
-    assert not (out / ".shard-00001.safetensors.abc123.tmp").exists()
+    assert not (out / ".shard-00001.safetensors.abc123.tmp").exists() and not (out / ".meta.json.x_9z.tmp").exists()
+    assert (out / "notes.txt").read_text() == "a file of the user's"  # only our own files are ever removed
     for p in out.glob("shard-*"):
         if p.name != "shard-00002.safetensors":
             assert (p.stat().st_ino, p.stat().st_mtime_ns) == stats[p.name]
