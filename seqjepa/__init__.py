@@ -26,6 +26,7 @@ from .errors import (
 from .models.actions import get_action_space, list_action_spaces
 from .models.config import SeqJEPAConfig
 from .models.model import SeqJEPA, SeqJEPAOutput, SeqJEPATrainOutput
+from .extract import extract, read_features
 from .version import __version__
 from .zoo.factory import DEFAULT_MODEL, convert_official, create_model, download, load, load_official
 from .zoo.registry import ModelCard, get_pretrained_cfg, list_models, list_pretrained
@@ -47,6 +48,8 @@ __all__ = [
     "list_pretrained",
     "get_pretrained_cfg",
     "create_model",
+    "extract",
+    "read_features",
     "convert_official",
     "load_official",
     "get_action_space",

@@ -4,7 +4,8 @@ and no import of a package that pyproject.toml does not declare.
 Imports are read from the source with ``ast``, inside functions too. ``if TYPE_CHECKING:`` blocks
 are left out (they never run). Importing ``seqjepa.a.b`` from outside ``seqjepa.a`` also runs
 ``seqjepa/a/__init__.py``, so that counts as an edge; the root package ``seqjepa/__init__.py``
-only re-exports and is loaded before any of its modules, so edges to it are not counted.
+only re-exports and is loaded before any of its modules, so edges to it are not counted, and
+neither is a module's edge to its own package (``from . import sibling``), which is already loading.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def import_graph() -> dict[str, set[str]]:
             for cand in candidates:
                 if cand not in modules or cand in SKIP:
                     continue
+                if own_package == cand or own_package.startswith(cand + "."):
+                    continue  # `from . import sibling`: the importer's own package is already being loaded
                 graph[name].add(cand)
                 # the packages between the root and the target run their __init__ when entered from outside
                 parts = cand.split(".")
