@@ -15,10 +15,9 @@ from ..errors import ConfigError
 from ..models.config import SeqJEPAConfig
 from ..models.model import SeqJEPA
 from .loading import is_local_path, load_model, load_official_file
-from .official import ConversionReport, read_official_checkpoint
+from .official import ConversionReport, convert_to_directory
 from .registry import get_pretrained_cfg, validate_revision
 from .resolve import Resolution, resolve
-from .serialization import model_from_state_dict, save_pretrained
 
 __all__ = ["load", "create_model", "download", "load_official", "convert_official", "DEFAULT_MODEL", "is_local_path"]
 
@@ -126,16 +125,15 @@ def convert_official(
 
     The README names the source file and its sha256; the conversion report lists dropped keys.
     """
-    config, state, report = read_official_checkpoint(checkpoint, overrides=overrides)
-    model = model_from_state_dict(config, state, source=os.fspath(checkpoint), model_class=SeqJEPA)
-    metadata = {
-        "name": f"seq-JEPA converted from {report.source}",
-        "source": report.source,
-        "source_sha256": report.source_sha256,
-        "converted_from": "official seq-JEPA checkpoint (hafezgh/seq-jepa)",
-        "dropped_keys": report.dropped_keys,
-        "assumed": report.assumed,
-        "epoch": report.epoch,
-    }
-    save_pretrained(model, out_dir, include_target_encoder=include_target_encoder, metadata=metadata)
+    def metadata(report: ConversionReport) -> dict[str, Any]:
+        return {
+            "name": f"seq-JEPA converted from {report.source}",
+            "source": report.source,
+            "source_sha256": report.source_sha256,
+            "converted_from": "official seq-JEPA checkpoint (hafezgh/seq-jepa)",
+            "assumed": report.assumed,
+        }
+
+    report, _ = convert_to_directory(checkpoint, out_dir, model_class=SeqJEPA, metadata=metadata, overrides=overrides,
+                                     include_target_encoder=include_target_encoder)
     return report

@@ -14,13 +14,14 @@ import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Callable, Mapping, Optional, Union
 
 import torch
 
 from ..errors import CheckpointMismatchError, ConfigError, IntegrityError, UnsafeCheckpointError
 from ..models.config import THREEDIEBENCH_MEAN, THREEDIEBENCH_STD, SeqJEPAConfig
 from ..utils.files import LFS_POINTER_PREFIX, sha256_bytes
+from .serialization import model_from_state_dict, write_model_directory
 
 __all__ = [
     "ConversionReport",
@@ -30,6 +31,7 @@ __all__ = [
     "seqjepa_to_official_key",
     "convert_official_state_dict",
     "read_official_checkpoint",
+    "convert_to_directory",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -345,3 +347,25 @@ def read_official_checkpoint(
         except (TypeError, ValueError):
             report.epoch = None
     return config, renamed, report
+
+
+def convert_to_directory(
+    checkpoint: PathLike,
+    out_dir: PathLike,
+    *,
+    model_class: type,
+    metadata: Callable[[ConversionReport], Mapping[str, Any]],
+    overrides: Optional[Mapping[str, Any]] = None,
+    expected_sha256: Optional[str] = None,
+    include_target_encoder: bool = True,
+) -> tuple[ConversionReport, str]:
+    """Official ``.pth`` -> ``out_dir`` in our layout, checked strictly against ``model_class(config)``.
+
+    ``metadata(report)`` goes into config.json and the README, with the conversion's dropped keys
+    and epoch added. Returns the report and the sha256 of the written ``model.safetensors``.
+    """
+    config, state, report = read_official_checkpoint(checkpoint, overrides=overrides, expected_sha256=expected_sha256)
+    model = model_from_state_dict(config, state, source=os.fspath(checkpoint), model_class=model_class)
+    meta = {**dict(metadata(report)), "dropped_keys": report.dropped_keys, "epoch": report.epoch}
+    digest = write_model_directory(model, out_dir, include_target_encoder=include_target_encoder, metadata=meta)
+    return report, digest

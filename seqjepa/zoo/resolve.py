@@ -29,9 +29,9 @@ from ..errors import IntegrityError, WeightsNotAvailableError
 from ..utils.files import sha256_bytes
 from . import _cache as hc
 from ._hub_api import HubContext, default_endpoint, fetch_file, repo_files
-from .official import read_official_checkpoint
+from .official import convert_to_directory
 from .registry import HUB_PREFIX, ModelCard, get_pretrained_cfg, parse_hub_name, validate_repo_filename, validate_revision
-from .serialization import CONFIG_NAME, WEIGHTS_NAME, model_from_state_dict, write_model_directory
+from .serialization import CONFIG_NAME, WEIGHTS_NAME
 from .verify import blob_sha256, verify_file, verify_weights_file
 
 __all__ = ["Resolution", "resolve", "package_resolution", "package_file", "match_pattern"]
@@ -274,14 +274,14 @@ def _converted_resolution(card: ModelCard, ctx, commit, filename, record, conv_d
 def _convert(card: ModelCard, pth: Path, sha256: str, out_dir: Path, *, model_class: type, source: Mapping[str, Any]) -> str:
     """Official .pth -> config.json + model.safetensors (weights_only unpickling; the card's config)."""
     overrides = {k: v for k, v in card.config.to_dict().items() if k != "config_format_version"}
-    config, state, report = read_official_checkpoint(pth, overrides=overrides, expected_sha256=sha256)
-    model = model_from_state_dict(config, state, source=str(pth), model_class=model_class)
     metadata = {
         "name": card.name, "description": card.description, "license": card.license,
         "source": f"{source['repo']}@{source['commit']}/{source['filename']}", "source_sha256": source["sha256"],
-        "converted_from": "official seq-JEPA checkpoint", "dropped_keys": report.dropped_keys, "epoch": report.epoch,
+        "converted_from": "official seq-JEPA checkpoint",
     }
-    return write_model_directory(model, out_dir, metadata=metadata)
+    _, digest = convert_to_directory(pth, out_dir, model_class=model_class, metadata=lambda _: metadata, overrides=overrides,
+                                     expected_sha256=sha256)
+    return digest
 
 
 # --------------------------------------------------------------------------- hf-hub:org/repo
