@@ -10,6 +10,7 @@ __all__ = [
     "IntegrityError",
     "UnsafeCheckpointError",
     "CheckpointMismatchError",
+    "ConfigWeightsMismatchError",
     "CheckpointSaveError",
     "RunLockedError",
     "NonFiniteLossError",
@@ -44,6 +45,10 @@ class UnsafeCheckpointError(SeqJEPAError, RuntimeError):
 
 class CheckpointMismatchError(SeqJEPAError, RuntimeError):
     """A state dict does not fit the model exactly (missing, unexpected or mis-shaped keys)."""
+
+
+class ConfigWeightsMismatchError(ConfigError, CheckpointMismatchError):
+    """A config.json describes another architecture than its weights file; found before anything was allocated."""
 
 
 class CheckpointSaveError(SeqJEPAError, OSError):

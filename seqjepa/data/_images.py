@@ -10,6 +10,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import IntegrityError
+from ..models.transforms import to_rgb
 
 __all__ = ["load_rgb", "to_normalized_tensor", "PIL_INTERPOLATION"]
 
@@ -39,13 +40,19 @@ def load_rgb(path: Union[str, "os.PathLike[str]"], size: int | None, *, interpol
             if draft and size is not None and im.format == "JPEG":
                 im.draft("RGB", (size, size))
             im.load()
-            rgb = im if im.mode == "RGB" else im.convert("RGB")
+            rgb = to_rgb(im, what=f"image file {path}")
             if size is not None and rgb.size != (size, size):
                 rgb = rgb.resize((size, size), PIL_INTERPOLATION[interpolation])
             return np.asarray(rgb)
     except FileNotFoundError:
         raise FileNotFoundError(f"image file not found: {path}") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise IntegrityError(f"image file {path} was refused as a possible decompression bomb: {exc}") from None
+    except ValueError as exc:
+        if str(exc).startswith(f"image file {path}"):  # to_rgb: a pixel mode without an 8-bit reading
+            raise IntegrityError(str(exc)) from None
+        raise IntegrityError(f"image file {path} cannot be decoded (corrupt or truncated?): {exc}") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise IntegrityError(f"image file {path} cannot be decoded (corrupt or truncated?): {exc}") from exc
 
 

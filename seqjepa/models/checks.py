@@ -48,12 +48,13 @@ def check_images(
         )
     if t.shape[-3] != channels:
         raise ValueError(f"{name}: expected C={channels} channels at dim {t.dim() - 3}, got {_describe(t)}")
-    if image_size is not None and (t.shape[-1] != image_size or t.shape[-2] != image_size):
-        raise ValueError(
-            f"{name}: expected {image_size}x{image_size} images (the model's image_size), got {_describe(t)}"
-        )
     if any(s == 0 for s in t.shape):
         raise ValueError(f"{name}: expected a non-empty batch, got {_describe(t)}")
+    if image_size is not None and (t.shape[-1] != image_size or t.shape[-2] != image_size):
+        raise ValueError(
+            f"{name}: expected {image_size}x{image_size} images (the model's image_size; model.transform "
+            f"resizes PIL images to it), got {_describe(t)}"
+        )
     if check_finite:
         check_finite(name, t)
     return t

@@ -34,6 +34,15 @@ _FORBIDDEN_BACKBONE_KWARGS = (
     "num_classes", "in_chans",
 )
 _INTERPOLATIONS = ("bilinear", "bicubic", "nearest")
+# Upper bounds far beyond any real seq-JEPA, low enough that a hostile config.json cannot make the
+# model (or its meta-device twin) ask for absurd memory before the weights are compared with it.
+_INT_RANGES = {
+    "image_size": (1, 4096), "in_channels": (1, 16), "encoder_dim": (1, 16384), "action_dim": (0, 1024),
+    "action_embed_dim": (0, 16384), "num_layers": (1, 64), "num_heads": (1, 256), "predictor_hidden": (0, 65536),
+    "train_seq_len": (1, 4096),
+}
+_MAX_MLP_RATIO = 64.0
+_MAX_BACKBONE_KWARGS_CHARS = 4096
 
 
 @dataclass
@@ -166,17 +175,31 @@ class SeqJEPAConfig:
             if not isinstance(value, tuple) or not all(isinstance(v, float) for v in value):
                 raise ConfigError(f"config field {name!r}: expected a list of numbers, got {value!r}")
 
-        for name in ("image_size", "in_channels", "encoder_dim", "num_layers", "num_heads", "train_seq_len"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"config field {name!r}: expected an integer >= 1, got {getattr(self, name)}")
-        if self.predictor_hidden < 0:
-            raise ConfigError(f"config field 'predictor_hidden': expected >= 0 (0 = single linear layer), got {self.predictor_hidden}")
-        if not 0.0 <= self.dropout < 1.0:
+        for name, (low, high) in _INT_RANGES.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                shown = value if abs(value) < 10**12 else f"an integer of {len(str(abs(value)))} digits"
+                extra = " (0 = single linear layer)" if name == "predictor_hidden" else ""
+                raise ConfigError(f"config field {name!r}: expected an integer in [{low}, {high}]{extra}, got {shown}")
+        if not 0.0 <= self.dropout < 1.0:  # also false for NaN
             raise ConfigError(f"config field 'dropout': expected a value in [0, 1), got {self.dropout}")
         if not 0.0 <= self.ema_momentum <= 1.0:
             raise ConfigError(f"config field 'ema_momentum': expected a value in [0, 1], got {self.ema_momentum}")
-        if not (math.isfinite(self.mlp_ratio) and self.mlp_ratio > 0):
-            raise ConfigError(f"config field 'mlp_ratio': expected a positive number, got {self.mlp_ratio}")
+        if not (math.isfinite(self.mlp_ratio) and 0 < self.mlp_ratio <= _MAX_MLP_RATIO):
+            raise ConfigError(f"config field 'mlp_ratio': expected a number in (0, {_MAX_MLP_RATIO:g}], got {self.mlp_ratio}")
+        for name in ("mean", "std"):
+            values = getattr(self, name)
+            if not all(math.isfinite(v) for v in values):
+                raise ConfigError(f"config field {name!r}: expected finite numbers, got {list(values)}")
+        if any(not -10.0 <= m <= 10.0 for m in self.mean):
+            raise ConfigError(f"config field 'mean': expected per-channel means of [0, 1] pixels (within [-10, 10]), got {list(self.mean)}")
+        if any(not 1e-6 <= s <= 10.0 for s in self.std):
+            raise ConfigError(f"config field 'std': expected per-channel standard deviations in [1e-6, 10], got {list(self.std)}")
+        from .actions import list_action_spaces
+
+        if self.action_space not in list_action_spaces():
+            raise ConfigError(f"config field 'action_space': expected one of {list_action_spaces()}, got {self.action_space!r}")
+        _check_backbone_kwargs(self.backbone_kwargs)
         if self.last_slot_in_batchnorm not in _LAST_SLOT_MODES:
             raise ConfigError(
                 f"config field 'last_slot_in_batchnorm': expected one of {_LAST_SLOT_MODES}, got {self.last_slot_in_batchnorm!r}"
@@ -188,8 +211,6 @@ class SeqJEPAConfig:
                 f"config fields 'mean'/'std' clash with 'in_channels': expected {self.in_channels} values each, "
                 f"got {len(self.mean)} and {len(self.std)}"
             )
-        if any(s <= 0 for s in self.std):
-            raise ConfigError(f"config field 'std': expected positive values, got {self.std}")
 
         if self.action_conditioned:
             if self.action_dim < 1:
@@ -292,6 +313,41 @@ def _float_tuple(value: Any) -> Any:
     if _is_sequence(value) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
         return tuple(float(v) for v in value)
     return value
+
+
+def _check_backbone_kwargs(kwargs: dict[str, Any]) -> None:
+    """Plain JSON values only (strings, booleans, finite numbers, lists of them), small, integers bounded."""
+    def walk(value: Any, path: str, depth: int) -> None:
+        if depth > 4:
+            raise ConfigError(f"config field 'backbone_kwargs': {path} is nested too deeply")
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            return
+        if isinstance(value, int):
+            if abs(value) > 65536:
+                raise ConfigError(f"config field 'backbone_kwargs': {path} = {value} is out of range (|value| <= 65536)")
+            return
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ConfigError(f"config field 'backbone_kwargs': {path} must be finite, got {value}")
+            return
+        if isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                walk(item, f"{path}[{i}]", depth + 1)
+            return
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}", depth + 1)
+            return
+        raise ConfigError(f"config field 'backbone_kwargs': {path} has an unsupported type {type(value).__name__}")
+
+    for key, value in kwargs.items():
+        walk(value, str(key), 0)
+    try:
+        size = len(json.dumps(kwargs))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"config field 'backbone_kwargs': expected JSON values, got {exc}") from None
+    if size > _MAX_BACKBONE_KWARGS_CHARS:
+        raise ConfigError(f"config field 'backbone_kwargs': {size} characters of JSON, expected at most {_MAX_BACKBONE_KWARGS_CHARS}")
 
 
 def _expect_type(name: str, value: Any, types: type | tuple[type, ...]) -> None:

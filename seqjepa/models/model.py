@@ -180,7 +180,8 @@ class SeqJEPA(nn.Module):
             )
 
     def _check_views(self, name: str, views: object, ndims: tuple[int, ...], values: bool = True) -> torch.Tensor:
-        t = check_images(name, views, ndims=ndims, channels=self.config.in_channels, check_finite=False)
+        t = check_images(name, views, ndims=ndims, channels=self.config.in_channels,
+                         image_size=self.config.image_size, check_finite=False)
         check_same_device(self, **{name: t})
         self._check_dtype(name, t)
         if values:
@@ -210,6 +211,21 @@ class SeqJEPA(nn.Module):
         if values:
             check_finite(name, t)
         return t
+
+    def _check_features(self, name: str, t: object, shape: tuple, what: str) -> None:
+        """A feature tensor: the right rank and trailing size, non-empty, floating, on the model's device and dtype, finite."""
+        want = "(" + ", ".join("B" if i == 0 else ("M" if s is None else str(s)) for i, s in enumerate(shape)) + ")"
+        if not isinstance(t, torch.Tensor):
+            raise ValueError(f"{name}: expected a tensor of shape {want} ({what}), got {type(t).__name__}")
+        if t.dim() != len(shape) or any(s is not None and t.shape[i] != s for i, s in enumerate(shape)):
+            raise ValueError(f"{name}: expected shape {want} ({what}), got {tuple(t.shape)}")
+        if any(n == 0 for n in t.shape):
+            raise ValueError(f"{name}: expected a non-empty tensor of shape {want}, got {tuple(t.shape)}")
+        if not t.is_floating_point():
+            raise ValueError(f"{name}: expected a floating-point tensor ({what}), got {str(t.dtype).replace('torch.', '')}")
+        check_same_device(self, **{name: t})
+        self._check_dtype(name, t)
+        check_finite(name, t)
 
     # ------------------------------------------------------------------ building blocks
     def encode(self, images: torch.Tensor, *, target: bool = False) -> torch.Tensor:
@@ -246,16 +262,7 @@ class SeqJEPA(nn.Module):
 
         Inputs are checked; this is the entry point for features computed elsewhere.
         """
-        if not isinstance(z, torch.Tensor) or z.dim() != 3 or z.shape[-1] != self.config.encoder_dim:
-            got = f"{tuple(z.shape)}" if isinstance(z, torch.Tensor) else type(z).__name__
-            raise ValueError(f"z: expected shape (B, M, {self.config.encoder_dim}), got {got}")
-        if z.shape[0] == 0 or z.shape[1] == 0:
-            raise ValueError(f"z: expected a non-empty batch and at least one view, got {tuple(z.shape)}")
-        if not z.is_floating_point():
-            raise ValueError(f"z: expected a floating-point tensor (encoder outputs), got {z.dtype}")
-        check_same_device(self, z=z)
-        self._check_dtype("z", z)
-        check_finite("z", z)
+        self._check_features("z", z, (None, None, self.config.encoder_dim), "(B, M, D) encoder outputs")
         b, m = z.shape[:2]
         acts = self._check_actions("actions", actions, b, m - 1)
         return self._aggregate(z, acts)
@@ -268,10 +275,7 @@ class SeqJEPA(nn.Module):
 
     def predict(self, z_agg: torch.Tensor, next_action: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Predictor forward: z_AGG (B, E) and the action to the unseen view (B, A) -> (B, D)."""
-        e = self.config.token_dim
-        if not isinstance(z_agg, torch.Tensor) or z_agg.dim() != 2 or z_agg.shape[-1] != e or z_agg.shape[0] == 0:
-            got = f"{tuple(z_agg.shape)}" if isinstance(z_agg, torch.Tensor) else type(z_agg).__name__
-            raise ValueError(f"z_agg: expected shape (B, {e}) with B >= 1, got {got}")
+        self._check_features("z_agg", z_agg, (None, self.config.token_dim), "(B, E) aggregates")
         if next_action is not None:
             if not self.config.action_conditioned:
                 raise ValueError(
@@ -349,11 +353,14 @@ class SeqJEPA(nn.Module):
         """
         views = self._check_views("views", views, (5,), check_values)
         b, m = views.shape[:2]
-        target = self._check_views("target", target, (4,), check_values)
-        if target.shape[0] != b or target.shape[1:] != views.shape[2:]:
+        # the target's shape is named against the views' before the generic image checks run
+        if isinstance(target, torch.Tensor) and target.dim() == 4 and (
+            target.shape[0] != b or target.shape[1:] != views.shape[2:]
+        ):
             raise ValueError(
                 f"target: expected shape {(b, *views.shape[2:])} (one view per sequence, like views), got {tuple(target.shape)}"
             )
+        target = self._check_views("target", target, (4,), check_values)
         acts = self._check_actions("actions", actions, b, m, check_values)
         z = self._encode_sequence(views)
         with torch.no_grad():

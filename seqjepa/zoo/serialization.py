@@ -21,7 +21,7 @@ import torch
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
-from ..errors import CheckpointMismatchError, ConfigError, IntegrityError, WeightsNotAvailableError
+from ..errors import CheckpointMismatchError, ConfigError, ConfigWeightsMismatchError, IntegrityError, WeightsNotAvailableError
 from ..models.config import SeqJEPAConfig
 from ..utils.files import atomic_write_bytes, atomic_write_text, check_safetensors_bytes, sha256_bytes
 from ..version import __version__
@@ -198,7 +198,12 @@ def load_weights_bytes(
     device: Union[str, torch.device] = "cpu",
     dtype: Optional[torch.dtype] = None,
 ) -> "SeqJEPA":
-    """Deserialize verified safetensors bytes into ``model_class(config)``: strict, eval mode."""
+    """Deserialize verified safetensors bytes into ``model_class(config)``: strict, eval mode.
+
+    The shapes ``config`` implies are compared with the file's header on a meta-device model first,
+    so a config.json that disagrees with its weights fails before any memory is allocated for it.
+    """
+    check_config_against_header(config, check_safetensors_bytes(data, where=source), model_class=model_class, source=source)
     try:
         state = load_safetensors_bytes(data)
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for corrupt bytes
@@ -214,6 +219,60 @@ def finalize(model: "SeqJEPA", *, device: Union[str, torch.device] = "cpu", dtyp
             raise ValueError(f"dtype: expected a floating-point torch.dtype, got {dtype}")
         model = model.to(dtype=dtype)
     return model.to(device).eval()
+
+
+_FIELDS_BY_PREFIX = (
+    ("encoder.", "backbone / backbone_kwargs / encoder_dim / in_channels / cifar_stem"),
+    ("target_encoder.", "backbone / backbone_kwargs / encoder_dim / in_channels / cifar_stem"),
+    ("action_embedding.", "action_dim / action_embed_dim"),
+    ("aggregator.layers.", "num_layers / num_heads / mlp_ratio"),
+    ("aggregator.", "encoder_dim / action_embed_dim"),
+    ("predictor.", "predictor_hidden"),
+)
+
+
+def check_config_against_header(config: SeqJEPAConfig, header: Mapping[str, Any], *, model_class: type, source: str) -> None:
+    """Compare the shapes ``config`` implies (a meta-device model: nothing allocated) with a safetensors header.
+
+    Raises :class:`~seqjepa.errors.ConfigWeightsMismatchError` (a ConfigError and a
+    CheckpointMismatchError) naming the config fields behind the first differences.
+    """
+    stored = {
+        k: (tuple(v.get("shape", ())), str(v.get("dtype", "")).startswith(("F", "BF")))
+        for k, v in header.items() if k != "__metadata__" and isinstance(v, Mapping)
+    }
+    has_target = any(k.startswith("target_encoder.") for k in stored)
+    with torch.device("meta"):
+        model = model_class(config, with_target_encoder=has_target)
+    expected = {k: (tuple(v.shape), v.is_floating_point()) for k, v in model.state_dict().items()}
+    problems, keys = _mismatches(expected, stored)
+    if problems:
+        fields = list(dict.fromkeys(names for key in keys for prefix, names in _FIELDS_BY_PREFIX if key.startswith(prefix)))
+        raise ConfigWeightsMismatchError(
+            f"{source} does not fit the model its config.json describes (check config field(s) "
+            f"{'; '.join(fields[:2]) or 'all'}); nothing was loaded. " + "; ".join(problems)
+        )
+
+
+def _mismatches(
+    expected: Mapping[str, tuple[tuple[int, ...], bool]], stored: Mapping[str, tuple[tuple[int, ...], bool]]
+) -> tuple[list[str], list[str]]:
+    """One line per kind of difference (at most five keys each) and the differing keys in model order."""
+    missing = [k for k in expected if k not in stored]
+    unexpected = [k for k in stored if k not in expected]
+    shape = [k for k in expected if k in stored and stored[k][0] != expected[k][0]]
+    kind = [k for k in expected if k in stored and stored[k][1] != expected[k][1]]
+    problems = []
+    for label, items, fmt in (
+        ("missing", missing, "{}"), ("unexpected", unexpected, "{}"),
+        ("shape mismatch", shape, "{}: checkpoint {} vs model {}"), ("dtype mismatch", kind, "{}: checkpoint float={} vs model float={}"),
+    ):
+        if items:
+            shown = [fmt.format(k, stored[k][0 if "shape" in label else 1], expected[k][0 if "shape" in label else 1])
+                     if "mismatch" in label else k for k in items[:5]]
+            more = f" (+{len(items) - 5} more)" if len(items) > 5 else ""
+            problems.append(f"{len(items)} {label}: {', '.join(shown)}{more}")
+    return problems, shape + missing + unexpected + kind
 
 
 def model_from_state_dict(
@@ -232,23 +291,10 @@ def load_state_dict_strict(module: torch.nn.Module, state: Mapping[str, torch.Te
     The error names the first mismatching keys of each kind instead of dumping hundreds.
     """
     own = module.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    shape = [
-        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-        for k in own
-        if k in state and tuple(state[k].shape) != tuple(own[k].shape)
-    ]
-    kinds = [
-        f"{k}: checkpoint {state[k].dtype} vs model {own[k].dtype}"
-        for k in own
-        if k in state and state[k].is_floating_point() != own[k].is_floating_point()
-    ]
-    problems = []
-    for label, items in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", shape), ("dtype mismatch", kinds)):
-        if items:
-            more = f" (+{len(items) - 5} more)" if len(items) > 5 else ""
-            problems.append(f"{len(items)} {label}: {', '.join(items[:5])}{more}")
+    problems, _ = _mismatches(
+        {k: (tuple(v.shape), v.is_floating_point()) for k, v in own.items()},
+        {k: (tuple(v.shape), v.is_floating_point()) for k, v in state.items()},
+    )
     if problems:
         raise CheckpointMismatchError(
             f"{source} does not fit this model exactly; nothing was loaded. " + "; ".join(problems)

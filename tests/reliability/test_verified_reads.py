@@ -62,3 +62,59 @@ def test_a_safetensors_header_that_is_a_list_is_an_integrity_error(tmp_path):
     (d / "model.safetensors").write_bytes(len(header).to_bytes(8, "little") + header)
     with pytest.raises(IntegrityError, match="expected a JSON object, got list"):
         seqjepa.load(d)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "L", "LA", "P", "PA", "CMYK", "1", "YCbCr", "HSV", "RGB"])
+def test_transform_reads_every_8_bit_mode_as_the_datasets_do(mode):
+    from PIL import Image
+
+    model = seqjepa.SeqJEPA(small_config()).eval()
+    rgb = Image.fromarray((torch.arange(16 * 16 * 3) % 251).reshape(16, 16, 3).to(torch.uint8).numpy(), "RGB")
+    image = rgb.convert(mode)
+    x = model.transform(image)
+    assert x.shape == (3, 16, 16)
+    assert torch.equal(x, model.transform(image.convert("RGB")))
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I", "F"])
+def test_transform_refuses_modes_without_an_8_bit_reading(mode):
+    from PIL import Image
+
+    model = seqjepa.SeqJEPA(small_config()).eval()
+    with pytest.raises(ValueError, match=rf"image: mode '{mode}' has no unambiguous 8-bit RGB reading"):
+        model.transform(Image.new(mode, (16, 16)))
+    with pytest.raises(ValueError, match="image: expected a PIL image.*got Tensor"):
+        model.transform(torch.zeros(3, 16, 16))
+
+
+def test_images_of_another_size_are_refused_naming_both():
+    model = seqjepa.SeqJEPA(small_config()).eval()
+    for shape in [(1, 3, 64, 64), (1, 3, 1, 1), (1, 3, 16, 20)]:
+        with pytest.raises(ValueError, match=r"images: expected 16x16 images .*got \(1, 3, "):
+            model.equivariant_embedding(torch.zeros(shape))
+
+
+def test_predict_checks_z_agg_like_aggregate_checks_z():
+    model = seqjepa.SeqJEPA(small_config()).eval()
+    e, a = model.config.token_dim, model.config.action_dim
+    act = torch.zeros(2, a)
+    with pytest.raises(ValueError, match="z_agg: expected finite values"):
+        model.predict(torch.full((2, e), float("nan")), act)
+    with pytest.raises(ValueError, match="z_agg: expected a floating-point tensor"):
+        model.predict(torch.zeros(2, e, dtype=torch.int64), act)
+    with pytest.raises(ValueError, match="z_agg: expected dtype float32"):
+        model.predict(torch.zeros(2, e, dtype=torch.float64), act)
+    with pytest.raises(ValueError, match=r"z_agg: expected shape \(B, 40\)"):
+        model.predict(torch.zeros(2, e + 1), act)
+
+
+def test_a_decompression_bomb_image_is_refused_naming_its_file(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from seqjepa.data._images import load_rgb
+
+    path = tmp_path / "big.png"
+    Image.new("RGB", (64, 64)).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 64*64 > 2 * 100: Pillow's bomb error
+    with pytest.raises(IntegrityError, match=rf"image file {path} was refused as a possible decompression bomb"):
+        load_rgb(path, 16)
