@@ -37,6 +37,9 @@ __all__ = ["ThreeDIEBench", "THREEDIEBENCH_MEAN", "THREEDIEBENCH_STD", "LATENT_D
 LATENT_DIM = 7
 SPLITS = ("train", "val", "ood")
 _IMAGE_RE = re.compile(r"^image_(\d+)\.jpg$")
+_INDEX_PART_RE = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,127}")
+#: far above any real class count (3DIEBench has 55): a label beyond it is a corrupt label file
+_MAX_CLASSES = 100_000
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -272,6 +275,17 @@ def _read_index(root: Path, split: str) -> tuple[list[str], np.ndarray]:
     if len(images) == 0:
         raise ValueError(f"index file {images_path} lists no objects")
     samples = [str(s).strip("/") for s in images]
+    for i, entry in enumerate(samples):
+        # '<synset>/<object>' inside the root: no '..', no absolute path, no empty or hidden parts
+        parts = entry.split("/")
+        if len(parts) != 2 or not all(_INDEX_PART_RE.fullmatch(p) for p in parts):
+            raise IntegrityError(
+                f"index file {images_path}: entry {i} is {str(images[i])!r}; expected '/<synset>/<object_id>/' "
+                "(letters, digits, '_' and '-'), which stays inside the dataset root"
+            )
+    if labels.min() < 0 or labels.max() >= _MAX_CLASSES:
+        bad = int(labels.min()) if labels.min() < 0 else int(labels.max())
+        raise IntegrityError(f"label file {labels_path}: labels must lie in [0, {_MAX_CLASSES}), got {bad}")
     return samples, labels.astype(np.int64)
 
 
@@ -281,7 +295,7 @@ def _infer_num_classes(root: Path, labels: np.ndarray) -> int:
         path = root / f"{split}_labels.npy"
         if path.exists():
             other = _load_npy(path, "label file")
-            if other.size and other.dtype.kind in "iu":
+            if other.size and other.dtype.kind in "iu" and 0 <= int(other.max()) < _MAX_CLASSES:
                 top = max(top, int(other.max()))
     return top + 1
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import struct
 import tempfile
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ __all__ = [
     "read_verified",
     "check_safetensors_file",
     "check_safetensors_bytes",
+    "require_regular_file",
     "LFS_POINTER_PREFIX",
     "default_file_mode",
 ]
@@ -154,6 +156,29 @@ def read_verified(
     if sha256 and actual != sha256.lower():
         raise _mismatch(str(p), actual, sha256, what)
     return data, actual
+
+
+def require_regular_file(path: PathLike, *, why: str) -> None:
+    """Raise naming what ``path`` is when it is not a regular file (missing, a directory, a device, a dangling link).
+
+    A missing file is a :class:`~seqjepa.errors.WeightsNotAvailableError`; a directory or a special file
+    (a link to ``/dev/zero``, a FIFO) is an :class:`~seqjepa.errors.IntegrityError`: it exists but is not data.
+    """
+    from ..errors import WeightsNotAvailableError
+
+    p = Path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        dangling = " (a link whose target is missing)" if p.is_symlink() else ""
+        raise WeightsNotAvailableError(f"{p} not found{dangling}: {why}") from None
+    except OSError as exc:
+        raise IntegrityError(f"{p} cannot be read: {exc.strerror or exc}") from None
+    if stat.S_ISREG(st.st_mode):
+        return
+    kind = "a directory" if stat.S_ISDIR(st.st_mode) else "a device or special file"
+    link = f" (a link to {os.path.realpath(p)})" if p.is_symlink() else ""
+    raise IntegrityError(f"{p} is {kind}{link}, not a regular file: {why}")
 
 
 def check_safetensors_file(path: PathLike) -> None:

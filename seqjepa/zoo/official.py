@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import os
+import zipfile
 import pickle
 import re
 from dataclasses import dataclass, field
@@ -121,6 +123,20 @@ class ConversionReport:
     epoch: Optional[int] = None
 
 
+def _arg(a: Mapping[str, Any], key: str, kind: type, default: Any) -> Any:
+    """``args.<key>`` of an official checkpoint as ``kind`` (int, float or str); anything else is a ConfigError."""
+    value = a.get(key, default)
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    if kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok:
+        raise ConfigError(
+            f"checkpoint field 'args.{key}': expected {'a finite number' if kind is float else 'an ' + kind.__name__ if kind is int else 'a string'}, "
+            f"got {type(value).__name__} {value!r:.80}"
+        )
+    return float(value) if kind is float else value
+
+
 def _args_dict(args: Any) -> dict[str, Any]:
     if args is None:
         return {}
@@ -190,13 +206,13 @@ def _infer_config(state: Mapping[str, torch.Tensor], a: Mapping[str, Any], repor
     encoder_dim = (_shape(state, "predictor.fc2.weight") or fc1)[0]
     token_dim = agg[-1]
     layers = {int(m.group(1)) for k in state if (m := re.match(r"aggregator\.layers\.(\d+)\.", k))}
-    dataset = str(a.get("dataset", "3diebench")).lower()
+    dataset = _arg(a, "dataset", str, "3diebench").lower()
     if "fovea_size" in a or "num_saccades" in a:
         dataset = dataset if dataset in _DATASET_NORMALIZATION else "stl10"
     mean, std = _DATASET_NORMALIZATION.get(dataset, _DATASET_NORMALIZATION["3diebench"])
     if dataset not in _DATASET_NORMALIZATION:
         report.assumed["mean/std"] = f"3DIEBench values (unknown dataset {dataset!r})"
-    latent_type = str(a.get("latent_type", "rot"))
+    latent_type = _arg(a, "latent_type", str, "rot")
     out: dict[str, Any] = {
         "backbone": "resnet18",
         "cifar_stem": conv1[-1] == 3,
@@ -207,23 +223,23 @@ def _infer_config(state: Mapping[str, torch.Tensor], a: Mapping[str, Any], repor
         "use_target_encoder": any(k.startswith("target_encoder.") for k in state),
         "mean": list(mean),
         "std": list(std),
-        "ema_momentum": float(a.get("ema_decay", 0.996)),
+        "ema_momentum": _arg(a, "ema_decay", float, 0.996),
     }
     if "num_heads" in a:
-        out["num_heads"] = int(a["num_heads"])
+        out["num_heads"] = _arg(a, "num_heads", int, 4)
     else:
         out["num_heads"] = 4
         report.assumed["num_heads"] = 4
     if "fovea_size" in a:
-        out["image_size"] = int(a["fovea_size"])
+        out["image_size"] = _arg(a, "fovea_size", int, 0)
         out["action_space"] = "saccade"
         out["last_slot_in_batchnorm"] = "zeros"
-        out["train_seq_len"] = int(a.get("num_saccades", 5)) - 1
+        out["train_seq_len"] = _arg(a, "num_saccades", int, 5) - 1
     else:
-        out["image_size"] = int(a.get("img_size", 128))
+        out["image_size"] = _arg(a, "img_size", int, 128)
         out["action_space"] = _ACTION_SPACES.get(latent_type, latent_type)
         out["last_slot_in_batchnorm"] = "next_action" if dataset == "3diebench" else "zeros"
-        out["train_seq_len"] = int(a.get("seq_len", 3))
+        out["train_seq_len"] = _arg(a, "seq_len", int, 3)
     for key in ("image_size", "train_seq_len"):
         if (key == "image_size" and "img_size" not in a and "fovea_size" not in a) or (
             key == "train_seq_len" and "seq_len" not in a and "num_saccades" not in a
@@ -234,13 +250,13 @@ def _infer_config(state: Mapping[str, torch.Tensor], a: Mapping[str, Any], repor
     if proj is not None:
         out.update(action_conditioned=True, learn_action_embedding=True, action_embed_dim=proj[0], action_dim=proj[1])
     elif token_dim == encoder_dim:
-        out.update(action_conditioned=False, learn_action_embedding=False, action_dim=int(a.get("act_latentdim", 4)))
+        out.update(action_conditioned=False, learn_action_embedding=False, action_dim=_arg(a, "act_latentdim", int, 4))
     else:
         # raw concatenation: the width holds A plus zero padding, which shapes cannot separate
         if "latent_type" in a and latent_type in _LATENT_TYPE_DIMS:
             action_dim = _LATENT_TYPE_DIMS[latent_type]
         elif "act_latentdim" in a:
-            action_dim = int(a["act_latentdim"])
+            action_dim = _arg(a, "act_latentdim", int, 4)
         else:
             raise ConfigError(
                 "a checkpoint with raw (not learned) action concatenation needs its action dimension: "
@@ -252,6 +268,7 @@ def _infer_config(state: Mapping[str, torch.Tensor], a: Mapping[str, Any], repor
 
 def _safe_torch_load(data: bytes, path: PathLike) -> Any:
     """``torch.load`` of ``data`` (the bytes of ``path``) with ``weights_only=True`` and our allow-list."""
+    _check_zip_sizes(data, path)
     blocked: list[str] = []
     get_unsafe = getattr(torch.serialization, "get_unsafe_globals_in_checkpoint", None)
     allowed_names = {f"{g.__module__}.{g.__qualname__}" for g in ALLOWED_GLOBALS}
@@ -287,6 +304,30 @@ def _safe_torch_load(data: bytes, path: PathLike) -> Any:
         raise CheckpointMismatchError(
             f"{os.fspath(path)} is not a readable torch checkpoint: {type(exc).__name__}: {_last_line(exc)}"
         ) from exc
+
+
+#: a torch zip checkpoint stores its tensors uncompressed; declared sizes far above the file's are a zip bomb
+_MAX_INFLATION = 2
+_INFLATION_SLACK = 64 << 20
+
+
+def _check_zip_sizes(data: bytes, path: PathLike) -> None:
+    """Refuse a zip checkpoint that is cut short or declares far more bytes than it holds, before unpacking it."""
+    if not data.startswith(b"PK\x03\x04"):
+        return  # the legacy (pre-1.6) pickle format: no archive to inspect
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        raise CheckpointMismatchError(
+            f"{os.fspath(path)} is not a readable torch checkpoint: its zip archive is truncated or damaged "
+            f"({exc}); nothing of it was run. Download it again"
+        ) from None
+    if declared > _MAX_INFLATION * len(data) + _INFLATION_SLACK:
+        raise IntegrityError(
+            f"{os.fspath(path)} declares {declared} bytes of content in a {len(data)}-byte archive; a torch "
+            "checkpoint stores its tensors uncompressed, so this is refused as a possible zip bomb"
+        )
 
 
 def _last_line(exc: BaseException) -> str:

@@ -23,7 +23,7 @@ from safetensors.torch import save as save_safetensors_bytes
 
 from ..errors import CheckpointMismatchError, ConfigError, ConfigWeightsMismatchError, IntegrityError, WeightsNotAvailableError
 from ..models.config import SeqJEPAConfig
-from ..utils.files import atomic_write_bytes, atomic_write_text, check_safetensors_bytes, sha256_bytes
+from ..utils.files import atomic_write_bytes, atomic_write_text, check_safetensors_bytes, require_regular_file, sha256_bytes
 from ..version import __version__
 from .model_card import render_model_card
 
@@ -155,8 +155,7 @@ def load_directory(
     d = Path(directory)
     config_path, weights_path = d / CONFIG_NAME, d / WEIGHTS_NAME
     for p in (config_path, weights_path):
-        if not p.is_file():
-            raise WeightsNotAvailableError(f"{p} not found: a seqjepa model directory holds {CONFIG_NAME} and {WEIGHTS_NAME}")
+        require_regular_file(p, why=f"a seqjepa model directory holds {CONFIG_NAME} and {WEIGHTS_NAME}")
     config, document = read_config_file(config_path)
     weights_section = document.get("weights", {})
     recorded = weights_section.get(WEIGHTS_NAME, {}) if isinstance(weights_section, dict) else None
