@@ -42,7 +42,10 @@ from typing import Optional, Sequence, Union
 import numpy as np
 from PIL import Image
 
+from ..utils.files import check_replaceable, mark_output, remove_output
 from ..utils.log import progress
+
+_OUTPUT_KIND = "toy-3diebench"
 
 __all__ = ["make_toy_3diebench", "SHAPE_CLASSES", "Mesh", "make_mesh", "render_view", "sample_latents", "ToyDatasetInfo",
            "DEFAULT_MAX_ANGLE"]
@@ -478,6 +481,8 @@ def make_toy_3diebench(
     out = Path(out_dir)
     if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"out_dir: {out} exists and is not empty (pass overwrite=True / --overwrite to replace it)")
+    if overwrite:  # only a dataset this function wrote may be replaced; '.', parents and home never
+        check_replaceable(out, what="out_dir", kind=_OUTPUT_KIND)
     if workers is None:
         workers = min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
     if workers < 1:
@@ -508,8 +513,9 @@ def make_toy_3diebench(
         (tmp / "synsets.json").write_text(
             json.dumps({s: SHAPE_CLASSES[k] for k, s in enumerate(synsets)}, indent=1) + "\n", encoding="utf-8"
         )
+        mark_output(tmp, kind=_OUTPUT_KIND)
         if out.exists():
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
+            remove_output(out, what="out_dir", kind=_OUTPUT_KIND)
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

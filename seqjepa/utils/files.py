@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import stat
 import struct
 import tempfile
@@ -29,6 +30,10 @@ __all__ = [
     "check_safetensors_file",
     "check_safetensors_bytes",
     "require_regular_file",
+    "OUTPUT_MARKER",
+    "check_replaceable",
+    "mark_output",
+    "remove_output",
     "LFS_POINTER_PREFIX",
     "default_file_mode",
 ]
@@ -48,8 +53,11 @@ def atomic_open(path: PathLike, mode: str = "wb") -> Iterator[IO]:
     if mode not in ("wb", "w"):
         raise ValueError(f"mode: expected 'wb' or 'w', got {mode!r}")
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:  # name the file the caller asked for, not a temporary name
+        raise type(exc)(exc.errno, f"cannot write {target}: {exc.strerror or exc}") from None
     # mkstemp creates 0600 files; give the result the permissions a plain open() would (0666 - umask)
     os.fchmod(fd, default_file_mode())
     try:
@@ -57,7 +65,10 @@ def atomic_open(path: PathLike, mode: str = "wb") -> Iterator[IO]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise type(exc)(exc.errno, f"cannot write {target}: {exc.strerror or exc}") from None
     except BaseException:
         try:
             os.unlink(tmp)
@@ -179,6 +190,67 @@ def require_regular_file(path: PathLike, *, why: str) -> None:
     kind = "a directory" if stat.S_ISDIR(st.st_mode) else "a device or special file"
     link = f" (a link to {os.path.realpath(p)})" if p.is_symlink() else ""
     raise IntegrityError(f"{p} is {kind}{link}, not a regular file: {why}")
+
+
+#: Written into every directory a seqjepa command creates and may later replace (``--overwrite``).
+OUTPUT_MARKER = ".seqjepa-output.json"
+
+
+def _protected(target: Path) -> Optional[str]:
+    """Why ``target`` may never be replaced, whoever wrote it: the root, the home directory, the working directory or a parent of it."""
+    home = Path(os.path.expanduser("~")).resolve()
+    cwd = Path.cwd().resolve()
+    if target == Path(target.anchor):
+        return "it is the file system root"
+    if target == home or home.is_relative_to(target):
+        return "it is the home directory or holds it"
+    if cwd == target or cwd.is_relative_to(target):
+        return "it is the working directory or a parent of it"
+    return None
+
+
+def check_replaceable(path: PathLike, *, what: str, kind: str) -> None:
+    """Refuse, before any work, to replace ``path`` unless a seqjepa command of ``kind`` wrote it.
+
+    An absent path or an empty directory is fine. Anything else must be a directory holding
+    :data:`OUTPUT_MARKER` for ``kind``; the root, the home directory and the working directory (or
+    a parent of it) are refused even then.
+    """
+    target = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+    resolved = target.resolve()
+    why = _protected(resolved)
+    if why is not None:
+        raise ValueError(f"{what}: refusing to replace {target}: {why}")
+    if not os.path.lexists(target):
+        return
+    if target.is_symlink() or not target.is_dir():
+        raise FileExistsError(f"{what}: {target} exists and is not a directory seqjepa wrote; remove it yourself or choose another path")
+    if not any(target.iterdir()):
+        return
+    marker = target / OUTPUT_MARKER
+    try:
+        recorded = json.loads(marker.read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    if recorded != kind:
+        found = "no seqjepa marker" if recorded is None else f"its marker says {recorded!r}"
+        raise FileExistsError(
+            f"{what}: {target} exists and was not written by this seqjepa command ({found}: {OUTPUT_MARKER}); "
+            "it is left as it is: remove it yourself or choose another path"
+        )
+
+
+def mark_output(directory: PathLike, *, kind: str) -> None:
+    """Record in ``directory`` that a seqjepa command of ``kind`` wrote it (so a later ``--overwrite`` may replace it)."""
+    atomic_write_text(Path(directory) / OUTPUT_MARKER, json.dumps({"kind": kind, "written_by": "seqjepa"}) + "\n")
+
+
+def remove_output(path: PathLike, *, what: str, kind: str) -> None:
+    """Delete a directory :func:`check_replaceable` accepts (checked again now); anything else is left alone."""
+    check_replaceable(path, what=what, kind=kind)
+    target = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+    if target.is_dir():
+        shutil.rmtree(target)
 
 
 def check_safetensors_file(path: PathLike) -> None:

@@ -54,7 +54,10 @@ def offline_mode(local_files_only: Optional[bool] = None) -> bool:
 def hub_cache_dir(cache_dir: Optional[PathLike] = None) -> Path:
     """The Hugging Face hub cache: ``cache_dir``, else ``HF_HUB_CACHE``, else ``$HF_HOME/hub`` (read now)."""
     if cache_dir is not None:
-        return Path(os.path.expanduser(os.fspath(cache_dir))).resolve()
+        path = Path(os.path.expanduser(os.fspath(cache_dir))).resolve()
+        if path.exists() and not path.is_dir():
+            raise NotADirectoryError(f"cache_dir: {path} is a file; expected the directory of a Hugging Face cache")
+        return path
     if os.environ.get("HF_HUB_CACHE"):
         return Path(os.path.expanduser(os.environ["HF_HUB_CACHE"])).resolve()
     home = os.environ.get("HF_HOME") or os.path.join(

@@ -444,6 +444,12 @@ def resolve_name(name: str) -> str:
     cards, index = _load_all()
     if key in index:
         return index[key]
+    if name.strip().startswith(HUB_PREFIX):
+        raise UnknownModelError(
+            f"name: {name.strip()!r} is a Hub repository, not a registry name; registry cards exist for "
+            f"{', '.join(sorted(cards)) or '(none)'}. Load the repository with seqjepa.load({name.strip()!r}) or "
+            f"fetch it with `seqjepa download {name.strip()}`"
+        )
     if not _NAME_RE.match(key):
         raise UnknownModelError(
             f"name: {name!r} is not a model name (letters, digits, '.', '-', '_'); for a file give a path, "

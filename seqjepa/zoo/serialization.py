@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
 
@@ -99,7 +100,7 @@ def write_model_directory(
         if dtype is not None and value.is_floating_point():
             value = value.to(dtype)
         tensors[key] = value.contiguous()
-    data = save_safetensors_bytes(tensors, metadata={"format": "pt", "library": "seqjepa"})
+    data = _canonical_header(save_safetensors_bytes(tensors, metadata={"format": "pt", "library": "seqjepa"}))
     atomic_write_bytes(out / WEIGHTS_NAME, data)
     digest = sha256_bytes(data)
     document: dict[str, Any] = {
@@ -116,6 +117,20 @@ def write_model_directory(
         card = render_model_card(model.config, sha256=digest, metadata=metadata)
     atomic_write_text(out / CARD_NAME, card)
     return digest
+
+
+def _canonical_header(data: bytes) -> bytes:
+    """The same file with its JSON header's keys sorted: the same model always gives the same bytes.
+
+    safetensors writes the header's keys in hash-map order, which changes from process to process;
+    the sorted header has the same length, so the tensor bytes and offsets are untouched.
+    """
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + length])
+    text = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
+    if len(text) > length:  # pragma: no cover - the same keys and values cannot grow
+        return data
+    return data[:8] + text.ljust(length, b" ") + data[8 + length :]
 
 
 def read_config_file(path: PathLike) -> tuple[SeqJEPAConfig, dict[str, Any]]:

@@ -118,3 +118,17 @@ def test_a_decompression_bomb_image_is_refused_naming_its_file(tmp_path, monkeyp
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 64*64 > 2 * 100: Pillow's bomb error
     with pytest.raises(IntegrityError, match=rf"image file {path} was refused as a possible decompression bomb"):
         load_rgb(path, 16)
+
+
+def test_the_same_model_saved_again_gives_the_same_bytes(tmp_path):
+    """safetensors writes its header in hash-map order; the saved files must not depend on it."""
+    import hashlib
+
+    torch.manual_seed(0)
+    model = seqjepa.SeqJEPA(small_config())
+    digests = set()
+    for i in range(6):
+        model.save_pretrained(tmp_path / str(i), metadata={"b": 1, "a": {"y": 2, "x": 3}})
+        digests.add(tuple(hashlib.sha256((tmp_path / str(i) / f).read_bytes()).hexdigest()
+                          for f in ("model.safetensors", "config.json", "README.md")))
+    assert len(digests) == 1
