@@ -464,9 +464,11 @@ def make_toy_3diebench(
         raise ValueError(f"light_color: expected one of {LIGHT_COLORS}, got {light_color!r}")
     if face_colors not in FACE_COLORS:
         raise ValueError(f"face_colors: expected one of {FACE_COLORS}, got {face_colors!r}")
-    for name, value, lo in (("objects", objects, 1), ("views", views, 1), ("classes", classes, 1), ("size", size, 8)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-            raise ValueError(f"{name}: expected an integer >= {lo}, got {value!r}")
+    # upper bounds far beyond any use, so a typo cannot start a render of 10^30 objects
+    for name, value, lo, hi in (("objects", objects, 1, 10**6), ("views", views, 1, 10**4), ("classes", classes, 1, 10**4),
+                                ("size", size, 8, 4096)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+            raise ValueError(f"{name}: expected an integer in [{lo}, {hi}], got {value!r}")
     if classes > len(SHAPE_CLASSES):
         raise ValueError(f"classes: expected at most {len(SHAPE_CLASSES)} (shape classes available), got {classes}")
     if objects < classes:
