@@ -75,7 +75,7 @@ def test_sigterm_saves_mid_run_and_exits_cleanly(tmp_path):
     assert "stopped on SIGTERM" in text and "interrupted" in text
     state = load_checkpoint(out / "last.pt")
     assert 0 < state["global_step"] < 400 * 6
-    assert not (out / ".lock").exists()
+    assert not (out / ".lock.owner").exists()
 
 
 @pytest.mark.slow

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -88,7 +90,9 @@ def test_full_disk_during_a_save_is_reported_and_loses_nothing(tmp_path, monkeyp
     after = {p.name: p.read_bytes() for p in tmp_path.glob("*.pt")}
     assert after == before
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-    assert not (tmp_path / ".lock").exists()  # released on the error path
+    assert not (tmp_path / ".lock.owner").exists()  # released on the error path
+    with RunLock(tmp_path):  # and the lock is free again
+        pass
 
 
 def test_non_finite_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp_path):
@@ -103,21 +107,35 @@ def test_non_finite_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp
     load_checkpoint(tmp_path / "last.pt")
 
 
-def test_second_run_on_the_same_directory_is_refused_and_a_stale_lock_taken_over(tmp_path):
-    (tmp_path / ".lock").write_text(f"{os.uname().nodename} {os.getppid()}\n")  # a live process: our parent
-    import socket
-
-    (tmp_path / ".lock").write_text(f"{socket.gethostname()} {os.getppid()}\n")
-    with pytest.raises(RunLockedError, match=f"pid {os.getppid()}"):
-        Trainer(tiny_recipe(epochs=1), tmp_path, **QUIET).run()
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    (tmp_path / ".lock").write_text(f"{socket.gethostname()} {dead.pid}\n")
+def test_a_live_lock_is_refused_naming_its_owner_and_a_leftover_lock_file_never_blocks(tmp_path):
+    # a lock held by another live process (here one that takes the OS lock and waits)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, filelock; l = filelock.FileLock(sys.argv[1]); l.acquire(); print('held', flush=True); sys.stdin.read()",
+         str(tmp_path / ".lock")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        (tmp_path / ".lock.owner").write_text(
+            json.dumps({"host": socket.gethostname(), "pid": holder.pid, "started": "2025-01-01T00:00:00", "command": "seqjepa train x"}))
+        with pytest.raises(RunLockedError, match=f"in use by another training run \\(pid {holder.pid} on .*seqjepa train x"):
+            Trainer(tiny_recipe(epochs=1), tmp_path, **QUIET).run()
+        assert not (tmp_path / "last.pt").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder died without cleaning up: its lock went with it; the lock and owner files it left do not block
+    assert (tmp_path / ".lock").exists() and (tmp_path / ".lock.owner").exists()
     assert Trainer(tiny_recipe(epochs=1), tmp_path, **QUIET).run().status == "completed"
-    assert not (tmp_path / ".lock").exists()
-    with RunLock(tmp_path):
-        with pytest.raises(RunLockedError):
-            RunLock(tmp_path).acquire()
+    assert not (tmp_path / ".lock.owner").exists()
+    # an empty lock file, and one in the old "host pid" format naming a live process, block nothing either
+    for content in ("", f"{socket.gethostname()} {os.getppid()}\n"):
+        (tmp_path / ".lock").write_text(content)
+        with RunLock(tmp_path) as lock:
+            owner = json.loads((tmp_path / ".lock.owner").read_text())
+            assert (owner["pid"], owner["host"]) == (os.getpid(), socket.gethostname()) and owner["command"] and owner["started"]
+            with pytest.raises(RunLockedError, match=f"pid {os.getpid()} on "):
+                RunLock(tmp_path).acquire()  # a second lock in this same process is refused too
+        assert not lock.held and not (tmp_path / ".lock.owner").exists()
 
 
 def test_export_run_round_trips_through_seqjepa_load_without_probes(tmp_path):
