@@ -20,7 +20,10 @@ from ..errors import ConfigError
 from ..utils.assignments import parse_assignment
 from .schedule import SCHEDULES
 
-__all__ = ["DEFAULTS", "list_recipes", "load_recipe", "recipe_from_dict", "apply_overrides", "validate_recipe", "model_config"]
+__all__ = [
+    "DEFAULTS", "RESUME_FREE_KEYS", "list_recipes", "load_recipe", "recipe_from_dict", "apply_overrides", "validate_recipe",
+    "model_config", "recipe_differences",
+]
 
 #: Every data/optim/train key with its default. Recipes only state what differs.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -63,6 +66,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "max_steps": 0,                # stop (saving last.pt) after this many steps in this process; 0: no limit
     },
 }
+
+#: Recipe keys that say how a run is operated, not what it computes: they may change when a run is resumed.
+RESUME_FREE_KEYS = frozenset({
+    "name", "description", "source", "train.num_workers", "train.log_every", "train.tensorboard", "train.max_steps",
+    "train.checkpoint_every", "train.checkpoint_every_steps",
+})
 
 _SECTIONS = ("name", "description", "source", "model", "data", "optim", "train")
 _RECIPE_DIR = "recipes"
@@ -153,6 +162,38 @@ def apply_overrides(recipe: dict[str, Any], overrides: Iterable[str]) -> dict[st
     return recipe
 
 
+_ABSENT = "<absent>"
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    return bool(a == b)
+
+
+def recipe_differences(old: Mapping[str, Any], new: Mapping[str, Any], *, ignore: Iterable[str] = RESUME_FREE_KEYS) -> list[tuple[str, Any, Any]]:
+    """``(dotted.key, old value, new value)`` for every leaf that differs (``"<absent>"`` where a key is missing).
+
+    Objects are compared key by key, everything else (lists included) as a whole; keys in ``ignore`` are skipped.
+    """
+    skip = set(ignore)
+    out: list[tuple[str, Any, Any]] = []
+
+    def walk(a: Any, b: Any, prefix: str) -> None:
+        if prefix in skip:
+            return
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            for key in sorted(set(a) | set(b), key=str):
+                walk(a.get(key, _ABSENT), b.get(key, _ABSENT), f"{prefix}.{key}" if prefix else str(key))
+        elif not _same(a, b):
+            out.append((prefix, a, b))
+
+    walk(old, new, "")
+    return out
+
+
 def model_config(recipe: Mapping[str, Any]) -> SeqJEPAConfig:
     """The recipe's model section as a validated config."""
     try:
@@ -166,44 +207,6 @@ def _check(cond: bool, message: str) -> None:
         raise ConfigError(message)
 
 
-def validate_recipe(recipe: Mapping[str, Any]) -> None:
-    """Raise :class:`ConfigError` naming the field for anything ill-typed, non-finite, out of range or clashing.
-
-    Every field is checked: strings and choices by value, integers (never booleans) and numbers (finite,
-    never booleans) within their range, booleans as booleans; the ``model`` section by
-    :class:`~seqjepa.models.config.SeqJEPAConfig`.
-    """
-    _check_sections(recipe)
-    cfg = model_config(recipe)
-    d, o, t = recipe["data"], recipe["optim"], recipe["train"]
-    _check(isinstance(d["dataset"], str) and bool(d["dataset"].strip()), f"data.dataset: expected a name, got {d['dataset']!r}")
-    _int_field("data.num_views", d["num_views"], 1, 4096)
-    _check(d["val_split"] is None or (isinstance(d["val_split"], str) and bool(d["val_split"].strip())),
-           f"data.val_split: expected a split name or null, got {d['val_split']!r}")
-    _check(isinstance(d["options"], dict) and all(isinstance(k, str) and k.isidentifier() for k in d["options"]),
-           f"data.options: expected an object of keyword arguments, got {d['options']!r}")
-    _check(o["schedule"] in SCHEDULES, f"optim.schedule: expected one of {SCHEDULES}, got {o['schedule']!r}")
-    _check(o["optimizer"] in ("adam", "adamw"), f"optim.optimizer: expected 'adam' or 'adamw', got {o['optimizer']!r}")
-    for key in ("lr", "initial_lr", "min_lr", "weight_decay", "paper_weight_decay"):
-        _number_field(f"optim.{key}", o[key], 0.0)
-    _int_field("optim.warmup_epochs", o["warmup_epochs"], 0, 10**7)
-    betas = o["betas"]
-    _check(isinstance(betas, (list, tuple)) and len(betas) == 2 and all(_is_number(b) and 0.0 <= b < 1.0 for b in betas),
-           f"optim.betas: expected two finite numbers in [0, 1), got {betas!r}")
-    for key, (low, high) in _INT_KEYS.items():
-        _int_field(f"train.{key}", t[key], low, high)
-    for key in _BOOL_KEYS:
-        _check(isinstance(t[key], bool), f"train.{key}: expected true or false, got {t[key]!r}")
-    _check(t["precision"] in ("auto", "bf16", "fp16", "fp32"), f"train.precision: expected auto, bf16, fp16 or fp32, got {t['precision']!r}")
-    _number_field("train.ema_base", t["ema_base"], 0.0, 1.0)
-    _check(
-        t["ema"] == cfg.use_target_encoder,
-        f"train.ema ({t['ema']}) clashes with model.use_target_encoder ({cfg.use_target_encoder}): set both the same way",
-    )
-    _check(
-        d["num_views"] == cfg.train_seq_len,
-        f"data.num_views ({d['num_views']}) clashes with model.train_seq_len ({cfg.train_seq_len}): set both to M_tr",
-    )
 _MAX_INT = 2**62  # counts and sizes beyond this are mistakes, and overflow torch's int64 arithmetic
 
 
@@ -254,3 +257,41 @@ def _check_sections(recipe: Mapping[str, Any]) -> None:
         _check(not missing, f"{section}: missing key(s) {missing} (recipe_from_dict fills in the defaults)")
 
 
+def validate_recipe(recipe: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` naming the field for anything ill-typed, non-finite, out of range or clashing.
+
+    Every field is checked: strings and choices by value, integers (never booleans) and numbers (finite,
+    never booleans) within their range, booleans as booleans; the ``model`` section by
+    :class:`~seqjepa.models.config.SeqJEPAConfig`.
+    """
+    _check_sections(recipe)
+    cfg = model_config(recipe)
+    d, o, t = recipe["data"], recipe["optim"], recipe["train"]
+    _check(isinstance(d["dataset"], str) and bool(d["dataset"].strip()), f"data.dataset: expected a name, got {d['dataset']!r}")
+    _int_field("data.num_views", d["num_views"], 1, 4096)
+    _check(d["val_split"] is None or (isinstance(d["val_split"], str) and bool(d["val_split"].strip())),
+           f"data.val_split: expected a split name or null, got {d['val_split']!r}")
+    _check(isinstance(d["options"], dict) and all(isinstance(k, str) and k.isidentifier() for k in d["options"]),
+           f"data.options: expected an object of keyword arguments, got {d['options']!r}")
+    _check(o["schedule"] in SCHEDULES, f"optim.schedule: expected one of {SCHEDULES}, got {o['schedule']!r}")
+    _check(o["optimizer"] in ("adam", "adamw"), f"optim.optimizer: expected 'adam' or 'adamw', got {o['optimizer']!r}")
+    for key in ("lr", "initial_lr", "min_lr", "weight_decay", "paper_weight_decay"):
+        _number_field(f"optim.{key}", o[key], 0.0)
+    _int_field("optim.warmup_epochs", o["warmup_epochs"], 0, 10**7)
+    betas = o["betas"]
+    _check(isinstance(betas, (list, tuple)) and len(betas) == 2 and all(_is_number(b) and 0.0 <= b < 1.0 for b in betas),
+           f"optim.betas: expected two finite numbers in [0, 1), got {betas!r}")
+    for key, (low, high) in _INT_KEYS.items():
+        _int_field(f"train.{key}", t[key], low, high)
+    for key in _BOOL_KEYS:
+        _check(isinstance(t[key], bool), f"train.{key}: expected true or false, got {t[key]!r}")
+    _check(t["precision"] in ("auto", "bf16", "fp16", "fp32"), f"train.precision: expected auto, bf16, fp16 or fp32, got {t['precision']!r}")
+    _number_field("train.ema_base", t["ema_base"], 0.0, 1.0)
+    _check(
+        t["ema"] == cfg.use_target_encoder,
+        f"train.ema ({t['ema']}) clashes with model.use_target_encoder ({cfg.use_target_encoder}): set both the same way",
+    )
+    _check(
+        d["num_views"] == cfg.train_seq_len,
+        f"data.num_views ({d['num_views']}) clashes with model.train_seq_len ({cfg.train_seq_len}): set both to M_tr",
+    )

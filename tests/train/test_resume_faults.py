@@ -19,7 +19,7 @@ from seqjepa.train import (
 from seqjepa.train import checkpoint as ckpt_mod
 from seqjepa.train.checkpoint import RunLock
 
-from .conftest import assert_same_state, resume_recipe
+from .conftest import assert_same_state, metrics_lines, resume_recipe
 from .tinydata import tiny_recipe
 
 QUIET = dict(log=lambda s: None)
@@ -27,7 +27,7 @@ QUIET = dict(log=lambda s: None)
 
 def test_interrupted_mid_epoch_then_resumed_is_bit_identical(tmp_path, reference_run, one_thread):
     first = Trainer(resume_recipe(max_steps=8), tmp_path, **QUIET).run()  # 8 = epoch 2, 2 batches in
-    assert (first.status, first.epoch, first.step_in_epoch) == ("interrupted", 1, 2)
+    assert (first.status, first.reason, first.epoch, first.step_in_epoch) == ("stopped", "train.max_steps=8", 1, 2)
     state = load_checkpoint(tmp_path / "last.pt")
     assert (state["epoch"], state["step_in_epoch"], state["global_step"]) == (1, 2, 8)
     assert set(state["rng"][0]) >= {"torch", "numpy", "python"} and state["seqjepa_version"] == seqjepa.__version__
@@ -36,6 +36,10 @@ def test_interrupted_mid_epoch_then_resumed_is_bit_identical(tmp_path, reference
     assert (result.status, result.global_step) == ("completed", 18)
     assert_same_state(resumed.model.state_dict(), reference_run["model"])
     assert_same_state(resumed.probes.state_dict(), reference_run["probes"])
+    # the log matches too: epoch 2's line sums the 2 steps before the stop and the 4 after it
+    assert len(state["accumulators"]) == 1 and state["accumulators"][0]["loss_count"] == 2
+    assert metrics_lines(tmp_path) == reference_run["metrics"]
+    assert [m["epoch"] for m in metrics_lines(tmp_path)] == [1, 2, 3]
 
 
 def test_fresh_run_refuses_a_directory_with_checkpoints(tmp_path):
@@ -86,7 +90,7 @@ def test_full_disk_during_a_save_is_reported_and_loses_nothing(tmp_path, monkeyp
 
     monkeypatch.setattr(ckpt_mod, "atomic_open", full_disk_open)
     with pytest.raises(CheckpointSaveError, match="disk is full.*intact"):
-        Trainer(tiny_recipe(epochs=2), tmp_path, resume="auto", **QUIET).run()
+        Trainer(tiny_recipe(epochs=2), tmp_path, resume="auto", allow_recipe_change=True, **QUIET).run()
     after = {p.name: p.read_bytes() for p in tmp_path.glob("*.pt")}
     assert after == before
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
@@ -102,7 +106,7 @@ def test_non_finite_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp
     recipe["optim"].update(lr=1e30, initial_lr=1e30)
     recipe["train"]["probes"] = True
     with pytest.raises(NonFiniteLossError, match="NaN or infinite.*last good checkpoint is .*last.pt"):
-        Trainer(recipe, tmp_path, resume="auto", **QUIET).run()
+        Trainer(recipe, tmp_path, resume="auto", allow_recipe_change=True, **QUIET).run()
     assert (tmp_path / "last.pt").read_bytes() == good
     load_checkpoint(tmp_path / "last.pt")
 
