@@ -63,7 +63,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "checkpoint_every": 50,        # epochs between kept epoch_N.pt files (last.pt: every epoch)
         "checkpoint_every_steps": 0,   # also refresh last.pt every N steps (0: only at epoch ends)
         "tensorboard": False,          # write TensorBoard events if the package is installed
-        "max_steps": 0,                # stop (saving last.pt) after this many steps in this process; 0: no limit
+        "max_steps": 0,                # steps this invocation may take, then save last.pt and stop; 0: no limit
     },
 }
 
