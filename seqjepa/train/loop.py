@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import random
+import re
 import shlex
 import signal
 import sys
@@ -164,6 +165,19 @@ def _to_device(batch: Mapping[str, torch.Tensor], device: torch.device) -> tuple
     return tuple(batch[k].to(device, non_blocking=nb) for k in ("views", "target", "actions", "label"))
 
 
+_CHECKPOINT_TEMP_RE = re.compile(r"^\.(last|epoch_\d+)\.pt\..+\.tmp$")
+
+
+def _remove_temporaries(directory: Path) -> None:
+    """Delete the temporary files of checkpoint saves that never finished (their targets are intact)."""
+    for p in directory.iterdir():
+        if _CHECKPOINT_TEMP_RE.match(p.name):
+            try:
+                p.unlink()
+            except OSError:
+                pass
+
+
 def _fmt_time(seconds: float) -> str:
     seconds = int(max(0, seconds))
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
@@ -174,14 +188,18 @@ class Trainer:
 
     Args:
         recipe: a validated recipe (see :func:`seqjepa.train.recipe.load_recipe`).
-        output_dir: run directory; one run at a time (``.lock``).
+        output_dir: run directory; one run at a time (an OS lock on ``.lock``, see
+            :class:`~seqjepa.train.checkpoint.RunLock`).
         data_root: dataset root passed to the dataset factory.
         resume: ``None`` (fresh run; refuses a directory that already has checkpoints),
-            ``"auto"`` (newest valid checkpoint there, else fresh) or a checkpoint path.
+            ``"auto"`` (newest valid checkpoint there, else fresh) or a checkpoint path. The recipe
+            must be the checkpoint's, but for :data:`~seqjepa.train.recipe.RESUME_FREE_KEYS`.
         device: ``"cpu"``/``"cuda"``; default CUDA when available.
         train_dataset, val_dataset: ready datasets instead of the recipe's (tests, notebooks).
         log: an extra receiver of the progress lines (rank 0 only); they always go to the
             ``seqjepa.train`` logger.
+        allow_recipe_change: resume although the recipe differs from the checkpoint's outside the
+            ``model`` section; the change is appended to ``recipe-changes.jsonl``.
     """
 
     def __init__(
@@ -447,6 +465,9 @@ class Trainer:
                     save_checkpoint(self.output_dir / name, state)
             except OSError as exc:
                 error = exc
+            except KeyboardInterrupt:  # a second Ctrl-C: the save is abandoned, the previous files stay
+                _remove_temporaries(self.output_dir)
+                raise
         if any_rank(error is not None, self.env.device):
             if error is not None:
                 raise error
@@ -500,6 +521,8 @@ class Trainer:
     # ------------------------------------------------------------------ the loop
     def _run(self) -> TrainResult:
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        if self.env.is_main:
+            _remove_temporaries(self.output_dir)  # of a save a killed run left half-done (we hold the lock)
         self._setup()
         self._resume()
         r, t, env = self.recipe, self.recipe["train"], self.env
