@@ -44,7 +44,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         configure_cli_logging(-1 if args.quiet else args.verbose)
         return int(args.func(args) or 0)
     except CommandLineError as exc:
-        print(f"seqjepa: error: {exc}", file=sys.stderr)
+        print(f"seqjepa: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except (ValueError, OSError, SeqJEPAError) as exc:
         # a path argument that is missing or of the wrong kind is a bad argument (2); weights that
@@ -59,7 +59,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    """The message on one line: whitespace runs (line and record separators too) become one space, and any
+    other unprintable character an escape, so an argument echoed in a message cannot break it up."""
+    text = " ".join(str(exc).split())
+    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    return text or type(exc).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from ..utils.assignments import parse_assignments
 from ..zoo.factory import convert_official
 from ._options import add_target_encoder_option, include_target_encoder
 
@@ -15,23 +15,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out_dir", help="directory to write config.json, model.safetensors and README.md to")
     add_target_encoder_option(p)
     p.add_argument(
-        "--set", action="append", default=[], metavar="FIELD=JSON",
-        help="override an inferred config field, e.g. --set num_heads=4 (repeatable)",
+        "--set", action="append", default=[], metavar="FIELD=VALUE",
+        help="override an inferred config field, e.g. --set num_heads=4 (VALUE is JSON, or else a string; repeatable)",
     )
     p.set_defaults(func=run)
 
 
 def parse_overrides(items: list[str]) -> dict:
-    overrides = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set: expected FIELD=JSON, got {item!r}")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
-    return overrides
+    """``--set FIELD=VALUE`` items as a dict (the parser the recipes' ``--set`` uses too)."""
+    return dict(parse_assignments(items, form="FIELD=VALUE"))
 
 
 def run(args: argparse.Namespace) -> int:

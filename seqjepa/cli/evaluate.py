@@ -7,6 +7,8 @@ import importlib
 import os
 from pathlib import Path
 
+from ._options import non_negative_float, non_negative_int, positive_int, resolve_device
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..eval.protocols import PROTOCOLS
@@ -17,23 +19,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ood-root", help="3DIEBench-OOD root (protocol ood-rot: probes train on --data-root, test here)")
     p.add_argument("--protocol", required=True, choices=sorted(PROTOCOLS))
     p.add_argument("--out", required=True, help="directory for report.json, report.md and the plots")
-    p.add_argument("--max-views", type=int, default=8, help="views per sequence: z_AGG is probed for M_val = 1..this (default 8)")
-    p.add_argument("--epochs", type=int, default=100, help="probe epochs over the cached features (default 100)")
-    p.add_argument("--probe-batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=4e-4, help="probe learning rate (official offline eval: 4e-4)")
-    p.add_argument("--weight-decay", type=float, default=1e-3, help="on probe weights, not biases (official: 1e-3)")
+    p.add_argument("--max-views", type=positive_int, default=8, help="views per sequence: z_AGG is probed for M_val = 1..this (default 8)")
+    p.add_argument("--epochs", type=positive_int, default=100, help="probe epochs over the cached features (default 100)")
+    p.add_argument("--probe-batch-size", type=positive_int, default=256)
+    p.add_argument("--lr", type=non_negative_float, default=4e-4, help="probe learning rate (official offline eval: 4e-4)")
+    p.add_argument("--weight-decay", type=non_negative_float, default=1e-3, help="on probe weights, not biases (official: 1e-3)")
     p.add_argument("--optimizer", choices=("adamw", "adam"), default="adamw", help="adam + --lr 1e-3 --weight-decay 0 is SIE's probe")
-    p.add_argument("--batch-size", type=int, default=64, help="sequences per feature-extraction batch")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="sequences per feature-extraction batch")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1... (default: cuda when available)")
     p.add_argument("--precision", choices=("auto", "bf16", "fp16", "fp32"), default="auto", help="auto: bf16 autocast on a GPU that has it, fp32 on a CPU")
-    p.add_argument("--workers", type=int, default=0, help="data-loading worker processes")
-    p.add_argument("--max-train", type=int, help="evaluate a seeded random subset of this many training sequences")
-    p.add_argument("--max-val", type=int, help="same for the val/test split")
-    p.add_argument("--redraw", type=int, default=0, metavar="N",
+    p.add_argument("--workers", type=non_negative_int, default=0, help="data-loading worker processes")
+    p.add_argument("--max-train", type=positive_int, help="evaluate a seeded random subset of this many training sequences")
+    p.add_argument("--max-val", type=positive_int, help="same for the val/test split")
+    p.add_argument("--redraw", type=non_negative_int, default=0, metavar="N",
                    help="draw N different training view sets and cycle through them across probe epochs "
                         "(N = --epochs is the official protocol that redraws views every epoch; slow)")
-    p.add_argument("--mlp-width", type=int, help="hidden width of the MLP probes instead of the paper's 1024 (quick checks)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mlp-width", type=positive_int, help="hidden width of the MLP probes instead of the paper's 1024 (quick checks)")
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--cache-dir", help="feature cache (default: $SEQJEPA_CACHE/eval-features or ~/.cache/seqjepa/eval-features)")
     p.add_argument("--no-cache", action="store_true", help="extract features in memory only")
     p.add_argument("--dataset", metavar="MODULE:CALLABLE",
@@ -52,26 +54,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--out", required=True, help="directory for the fine-tuned model (config.json + model.safetensors)")
     f.add_argument("--on", choices=("invariant", "equivariant", "both"), default=None,
                    help="features to classify (imagefolder: equivariant only; 3diebench default: invariant)")
-    f.add_argument("--num-views", type=int, default=3, help="3diebench: views per sequence")
-    f.add_argument("--epochs", type=int, default=10)
-    f.add_argument("--batch-size", type=int, default=64)
-    f.add_argument("--backbone-lr", type=float, default=1e-4)
-    f.add_argument("--head-lr", type=float, default=1e-3)
-    f.add_argument("--weight-decay", type=float, default=0.0)
+    f.add_argument("--num-views", type=positive_int, default=3, help="3diebench: views per sequence")
+    f.add_argument("--epochs", type=positive_int, default=10)
+    f.add_argument("--batch-size", type=positive_int, default=64)
+    f.add_argument("--backbone-lr", type=non_negative_float, default=1e-4)
+    f.add_argument("--head-lr", type=non_negative_float, default=1e-3)
+    f.add_argument("--weight-decay", type=non_negative_float, default=0.0)
     f.add_argument("--freeze-encoder", action="store_true")
     f.add_argument("--freeze-aggregator", action="store_true")
-    f.add_argument("--max-train", type=int, help="use only the first N training items")
+    f.add_argument("--max-train", type=positive_int, help="use only the first N training items")
     f.add_argument("--device", default="auto")
-    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--seed", type=non_negative_int, default=0)
     f.set_defaults(func=run_finetune)
 
 
 def _device(name: str) -> str:
-    import torch
+    return resolve_device(name)
 
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
+
+def _directory(path, option: str, *, required: bool = True) -> None:
+    """An input directory that must exist (checked before a model is loaded or a feature cache consulted)."""
+    if path is None:
+        if required:
+            raise ValueError(f"{option}: required")
+        return
+    p = Path(path)
+    if not p.is_dir():
+        raise FileNotFoundError(f"{option}: {path} is not a directory ({'a file' if p.exists() else 'no such directory'})")
+
+
+def _output_dir(path, option: str = "--out") -> None:
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise FileExistsError(f"{option}: {path} exists and is not a directory")
 
 
 def _load_model(name, device: str):
@@ -99,6 +114,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..eval import EvalOptions, ProbeSettings, run_protocol, write_report
 
     device = _device(args.device)
+    _output_dir(args.out)
     options = EvalOptions(
         max_views=args.max_views,
         probe=ProbeSettings(epochs=args.epochs, batch_size=args.probe_batch_size, lr=args.lr, weight_decay=args.weight_decay,
@@ -109,6 +125,11 @@ def run_eval(args: argparse.Namespace) -> int:
     factory = _import_callable(args.dataset) if args.dataset else None
     if factory is None and not args.data_root:
         raise ValueError("--data-root: required (or pass --dataset MODULE:CALLABLE)")
+    if factory is None:
+        _directory(args.data_root, "--data-root")
+        _directory(args.ood_root, "--ood-root", required=False)
+    if args.cache_dir is not None and Path(args.cache_dir).exists() and not Path(args.cache_dir).is_dir():
+        raise FileExistsError(f"--cache-dir: {args.cache_dir} exists and is not a directory")
     cache_dir = None
     if not args.no_cache:
         cache_dir = args.cache_dir or os.path.join(
@@ -124,6 +145,7 @@ def run_eval(args: argparse.Namespace) -> int:
 def run_eval_report(args: argparse.Namespace) -> int:
     from ..eval.report import write_heatmap_report
 
+    _output_dir(args.out)
     paths = write_heatmap_report(args.runs, args.out)
     print(f"wrote {paths['png']}, {paths['json']}")
     return 0
@@ -136,6 +158,10 @@ def run_finetune(args: argparse.Namespace) -> int:
 
     torch.manual_seed(args.seed)
     device = _device(args.device)
+    _directory(args.data, "--data")
+    _output_dir(args.out)
+    if args.layout == "imagefolder" and args.on not in (None, "equivariant"):
+        raise ValueError(f"--on: image folders hold single images, so only 'equivariant' applies, got {args.on!r}")
     model, _ = _load_model(args.model, device)
     if args.layout == "imagefolder":
         if args.on not in (None, "equivariant"):

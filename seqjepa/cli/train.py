@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._options import add_target_encoder_option, include_target_encoder
+from ._options import add_target_encoder_option, include_target_encoder, resolve_device
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,9 +17,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-root", default=None, help="dataset root directory")
     p.add_argument("--output", required=True, help="run directory: checkpoints, metrics.jsonl, recipe.json")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override a recipe value, e.g. --set train.epochs=10 --set optim.schedule=paper (repeatable)")
+                   help="override a recipe value, e.g. --set train.epochs=10 --set optim.schedule=paper "
+                        "(VALUE is JSON, or else a string; repeatable)")
     p.add_argument("--resume", default=None, metavar="auto|PATH",
                    help="'auto': continue from the newest valid checkpoint in --output; or a checkpoint path")
+    p.add_argument("--allow-recipe-change", action="store_true",
+                   help="with --resume: continue although the recipe differs from the checkpoint's (outside the model "
+                        "section); the change is recorded in OUTPUT/recipe-changes.jsonl")
     p.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda when available")
     p.set_defaults(func=run_train)
 
@@ -35,17 +39,27 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    """Every argument is checked before anything is created, locked or loaded; Ctrl-C saves and exits 130."""
+    from pathlib import Path
+
     from ..train import Trainer, load_recipe
+    from ..train.datasets import check_data_arguments
 
-    if args.resume is not None and args.resume != "auto":
-        from pathlib import Path
-
-        if not Path(args.resume).is_file():
-            raise FileNotFoundError(f"--resume: expected 'auto' or a checkpoint file, got {args.resume!r} (no such file)")
+    if args.resume is not None and args.resume != "auto" and not Path(args.resume).is_file():
+        raise FileNotFoundError(f"--resume: expected 'auto' or a checkpoint file, got {args.resume!r} (no such file)")
+    if args.allow_recipe_change and args.resume is None:
+        raise ValueError("--allow-recipe-change: only applies with --resume")
+    if Path(args.output).exists() and not Path(args.output).is_dir():
+        raise FileExistsError(f"--output: {args.output} exists and is not a directory")
     recipe = load_recipe(args.recipe, args.set)
-    result = Trainer(recipe, args.output, data_root=args.data_root, resume=args.resume, device=args.device).run()
+    check_data_arguments(recipe, args.data_root)
+    if args.device is not None:
+        resolve_device(args.device)
+    trainer = Trainer(recipe, args.output, data_root=args.data_root, resume=args.resume, device=args.device,
+                      allow_recipe_change=args.allow_recipe_change)
+    result = trainer.run()
     print(f"{result.status}: epoch {result.epoch}, step {result.global_step}, checkpoint {result.checkpoint}", flush=True)
-    return 0
+    return 130 if result.reason == "Ctrl-C" else 0
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -148,11 +148,37 @@ def load_report(path: PathLike) -> dict[str, Any]:
         p = p / "report.json"
     if not p.is_file():
         raise FileNotFoundError(f"runs: {p} is not a report.json")
-    with open(p, encoding="utf-8") as fh:
-        doc = json.load(fh)
-    if not isinstance(doc, dict) or "protocol" not in doc:
+    try:
+        with open(p, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"runs: {p} is not a report.json: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"runs: {p} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise ValueError(f"runs: {p} is not a report.json: JSON nested too deeply") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("protocol"), str):
         raise ValueError(f"runs: {p} is not a seqjepa evaluation report (no 'protocol' field)")
     return doc
+
+
+def _heatmap_column(doc: Mapping[str, Any], path: Any) -> tuple[int, dict[str, Any]]:
+    """M_tr and the z_AGG top-1 per M_val of one report, checked (a ValueError naming the file otherwise)."""
+    if "top1_zagg" not in doc:
+        raise ValueError(f"runs: {path} has no z_AGG top-1 (protocol {doc['protocol']!r})")
+    model = doc.get("model")
+    mtr = model.get("train_seq_len") if isinstance(model, Mapping) else None
+    if not isinstance(mtr, int) or isinstance(mtr, bool) or not 1 <= mtr <= 4096:
+        raise ValueError(f"runs: {path}: model.train_seq_len must be an integer in [1, 4096], got {mtr!r}")
+    col = doc["top1_zagg"]
+    ok = isinstance(col, Mapping) and all(
+        isinstance(k, str) and k.isdigit() and 1 <= int(k) <= 4096
+        and (v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)))
+        for k, v in col.items()
+    )
+    if not ok:
+        raise ValueError(f"runs: {path}: top1_zagg must map each M_val (1..4096) to a finite number or null")
+    return mtr, {str(int(k)): v for k, v in col.items()}
 
 
 def write_heatmap_report(reports: Sequence[PathLike], out_dir: PathLike, *, title: Optional[str] = None) -> dict[str, Any]:
@@ -163,12 +189,10 @@ def write_heatmap_report(reports: Sequence[PathLike], out_dir: PathLike, *, titl
         raise ValueError(f"runs: expected reports of one protocol, got {sorted(protocols)}")
     grid: dict[int, dict[str, float]] = {}
     for d, path in zip(docs, reports):
-        if "top1_zagg" not in d:
-            raise ValueError(f"runs: {path} has no z_AGG top-1 (protocol {d['protocol']!r})")
-        mtr = int(d["model"]["train_seq_len"])
+        mtr, column = _heatmap_column(d, path)
         if mtr in grid:
             raise ValueError(f"runs: two reports for M_tr = {mtr} (the heatmap has one column per M_tr)")
-        grid[mtr] = d["top1_zagg"]
+        grid[mtr] = column
     mtrs = sorted(grid)
     mvals = sorted({int(k) for col in grid.values() for k in col})
     matrix = [[grid[t].get(str(v)) for t in mtrs] for v in mvals]

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import os
 import random
 import re
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -22,7 +24,7 @@ import numpy as np
 import torch
 
 from ..errors import CheckpointSaveError, IntegrityError, RunLockedError
-from ..utils.files import atomic_open
+from ..utils.files import atomic_open, atomic_write_text
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -155,56 +157,70 @@ def find_resumable(directory: str | os.PathLike[str]) -> tuple[Optional[Path], O
 
 
 # ---------------------------------------------------------------- run lock
-class RunLock:
-    """``DIR/.lock`` holding ``host pid``: one training run per output directory.
+OWNER_SUFFIX = ".owner"
 
-    A lock left by a process that no longer exists (same host) is taken over; a lock from a live
-    process, or from another host (whose liveness cannot be checked), is refused.
+
+class RunLock:
+    """One training run per output directory: an OS file lock on ``DIR/.lock`` (through ``filelock``).
+
+    The operating system holds the lock for the process and drops it when that process ends in any way
+    (exit, crash, ``kill -9``), so a lock file left behind, empty or written by an older seqjepa, never
+    blocks a directory. While the lock is held, ``DIR/.lock.owner`` records who holds it (host, pid,
+    start time, command) for the message another run gets; it is removed on release and ignored
+    when its writer is gone. The lock file itself stays (removing it would let two runs lock two
+    different files of the same name).
     """
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.path = Path(directory) / ".lock"
+        self.owner_path = self.path.with_name(self.path.name + OWNER_SUFFIX)
         self.held = False
+        self._lock: Any = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        me = f"{socket.gethostname()} {os.getpid()}\n"
-        for _ in range(3):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                owner = self._owner()
-                if owner is None:
-                    continue  # vanished between the two calls, or unreadable and being rewritten
-                host, pid = owner
-                if host == socket.gethostname() and not _pid_alive(pid):
-                    try:
-                        self.path.unlink()
-                    except FileNotFoundError:
-                        pass
-                    continue
-                raise RunLockedError(
-                    f"output directory {self.path.parent} is in use by another training run (pid {pid} on {host}, "
-                    f"lock file {self.path}); use another --output, or remove the lock if that run is gone"
-                )
-            with os.fdopen(fd, "w") as fh:
-                fh.write(me)
-            self.held = True
-            return
-        raise RunLockedError(f"could not take the lock {self.path}: it keeps changing (another run is starting?)")
+        """Take the lock without waiting.
 
-    def _owner(self) -> Optional[tuple[str, int]]:
+        Raises:
+            RunLockedError: another live process holds it; the message names that process.
+        """
+        from filelock import FileLock, Timeout
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.path))
         try:
-            text = self.path.read_text().split()
-            return text[0], int(text[1])
-        except (FileNotFoundError, IndexError, ValueError):
-            return None
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise RunLockedError(
+                f"output directory {self.path.parent} is in use by another training run ({self.owner()}); "
+                "wait for it to end or use another --output"
+            ) from None
+        self._lock = lock
+        self.held = True
+        record = {
+            "host": socket.gethostname(), "pid": os.getpid(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": " ".join(sys.argv),
+        }
+        try:
+            atomic_write_text(self.owner_path, json.dumps(record) + "\n")
+        except OSError:  # the record only improves another run's message; the lock is what counts
+            pass
+
+    def owner(self) -> str:
+        """Who holds the lock, as recorded in the owner file (for messages)."""
+        try:
+            rec = json.loads(self.owner_path.read_text(encoding="utf-8"))
+            return f"pid {int(rec['pid'])} on {rec['host']}, started {rec['started']}: {rec['command']}"
+        except (OSError, ValueError, KeyError, TypeError):
+            return f"owner not recorded in {self.owner_path}"
 
     def release(self) -> None:
         if self.held:
-            owner = self._owner()
-            if owner is not None and owner[1] == os.getpid():
-                self.path.unlink(missing_ok=True)
+            try:
+                self.owner_path.unlink(missing_ok=True)
+            except OSError:
+                pass
+            self._lock.release()
+            self._lock = None
             self.held = False
 
     def __enter__(self) -> "RunLock":
@@ -213,13 +229,3 @@ class RunLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

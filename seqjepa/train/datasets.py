@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from ..errors import ConfigError
 from .recipe import model_config
 
-__all__ = ["KNOWN_DATASETS", "build_dataset", "check_dataset"]
+__all__ = ["KNOWN_DATASETS", "build_dataset", "check_dataset", "check_data_arguments"]
 
 #: name -> "module:attribute" in seqjepa.data (written by the data package).
 KNOWN_DATASETS: dict[str, str] = {
@@ -37,6 +38,37 @@ def _resolve(name: str) -> Any:
         return getattr(module, attr)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"data.dataset {name!r} needs {spec}, which cannot be imported here: {exc}") from exc
+
+
+def check_data_arguments(recipe: Mapping[str, Any], root: Optional[str]) -> None:
+    """Before any work: the data root a named dataset needs, and ``data.options`` its constructor accepts.
+
+    Raises:
+        ConfigError: an option the dataset's constructor does not take (named, with the ones it does).
+        ValueError / FileNotFoundError: no root for a named dataset, or a root that is not a directory.
+    """
+    data = recipe["data"]
+    name = data["dataset"]
+    factory = _resolve(name)
+    if name in KNOWN_DATASETS:
+        if root is None or not str(root).strip():
+            raise ValueError(f"--data-root: dataset {name!r} (data.dataset) reads its files from a directory; give --data-root DIR")
+        if not Path(root).is_dir():
+            kind = "a file" if Path(root).exists() else "no such directory"
+            raise FileNotFoundError(f"--data-root: {root} is not a directory ({kind})")
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # builtins without a signature: the constructor will say
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    accepted = [k for k, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)][1:]  # [0] is the root
+    unknown = sorted(set(data["options"]) - set(accepted))
+    if unknown:
+        raise ConfigError(
+            f"data.options: dataset {name!r} ({KNOWN_DATASETS.get(name, name)}) takes no option(s) {unknown}; "
+            f"it accepts {accepted}"
+        )
 
 
 def build_dataset(recipe: Mapping[str, Any], root: Optional[str], split: str) -> Any:

@@ -15,6 +15,8 @@ import logging
 import math
 import os
 import random
+import re
+import shlex
 import signal
 import sys
 import threading
@@ -46,7 +48,8 @@ from .checkpoint import (
 from .distributed import DistEnv, ShardedSampler, all_gather_objects, any_rank, init_distributed
 from .ema import TargetEMA
 from .probes import OnlineProbes, ProbeMetrics
-from .recipe import model_config, validate_recipe
+from .datasets import check_data_arguments
+from .recipe import model_config, recipe_differences, validate_recipe
 from .schedule import learning_rate
 
 _logger = logging.getLogger("seqjepa.train")
@@ -56,7 +59,13 @@ __all__ = ["Trainer", "TrainResult", "NonFiniteLossError", "TrainStep", "train_s
 
 @dataclass
 class TrainResult:
-    """How a run ended: ``"completed"``, or ``"interrupted"`` (SIGTERM or ``max_steps``; resumable)."""
+    """How a run ended.
+
+    ``status`` is ``"completed"`` (the recipe's last epoch is done, whatever else happened on its last
+    step), ``"interrupted"`` (SIGTERM or Ctrl-C; ``reason`` says which) or ``"stopped"``
+    (``train.max_steps`` steps done before the last epoch ended). The last two saved ``checkpoint``
+    and resume with ``--resume auto``.
+    """
 
     status: str
     epoch: int
@@ -64,6 +73,7 @@ class TrainResult:
     global_step: int
     checkpoint: Optional[str]
     metrics: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
 
 
 class TrainStep(nn.Module):
@@ -142,6 +152,9 @@ def _seed_everything(seed: int) -> None:
 
 
 def _worker_init(worker_id: int) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the workers leave it to the main process,
+    # which stops after the current step and saves
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     seed = torch.initial_seed() % (2**32)
     np.random.seed(seed)
     random.seed(seed)
@@ -150,6 +163,19 @@ def _worker_init(worker_id: int) -> None:
 def _to_device(batch: Mapping[str, torch.Tensor], device: torch.device) -> tuple[torch.Tensor, ...]:
     nb = device.type == "cuda"
     return tuple(batch[k].to(device, non_blocking=nb) for k in ("views", "target", "actions", "label"))
+
+
+_CHECKPOINT_TEMP_RE = re.compile(r"^\.(last|epoch_\d+)\.pt\..+\.tmp$")
+
+
+def _remove_temporaries(directory: Path) -> None:
+    """Delete the temporary files of checkpoint saves that never finished (their targets are intact)."""
+    for p in directory.iterdir():
+        if _CHECKPOINT_TEMP_RE.match(p.name):
+            try:
+                p.unlink()
+            except OSError:
+                pass
 
 
 def _fmt_time(seconds: float) -> str:
@@ -162,14 +188,18 @@ class Trainer:
 
     Args:
         recipe: a validated recipe (see :func:`seqjepa.train.recipe.load_recipe`).
-        output_dir: run directory; one run at a time (``.lock``).
+        output_dir: run directory; one run at a time (an OS lock on ``.lock``, see
+            :class:`~seqjepa.train.checkpoint.RunLock`).
         data_root: dataset root passed to the dataset factory.
         resume: ``None`` (fresh run; refuses a directory that already has checkpoints),
-            ``"auto"`` (newest valid checkpoint there, else fresh) or a checkpoint path.
+            ``"auto"`` (newest valid checkpoint there, else fresh) or a checkpoint path. The recipe
+            must be the checkpoint's, but for :data:`~seqjepa.train.recipe.RESUME_FREE_KEYS`.
         device: ``"cpu"``/``"cuda"``; default CUDA when available.
         train_dataset, val_dataset: ready datasets instead of the recipe's (tests, notebooks).
         log: an extra receiver of the progress lines (rank 0 only); they always go to the
             ``seqjepa.train`` logger.
+        allow_recipe_change: resume although the recipe differs from the checkpoint's outside the
+            ``model`` section; the change is appended to ``recipe-changes.jsonl``.
     """
 
     def __init__(
@@ -183,6 +213,7 @@ class Trainer:
         train_dataset: Any = None,
         val_dataset: Any = None,
         log: Optional[Callable[[str], None]] = None,
+        allow_recipe_change: bool = False,
     ) -> None:
         validate_recipe(recipe)
         self.recipe = recipe
@@ -193,7 +224,11 @@ class Trainer:
         self.train_dataset = train_dataset
         self.val_dataset = val_dataset
         self._log = log
+        self.allow_recipe_change = bool(allow_recipe_change)
         self._stop_signal = threading.Event()
+        self._stop_reason = ""
+        self._resumed_accumulators: Optional[dict[str, Any]] = None
+        self._accumulators: Optional[tuple[torch.Tensor, int, Optional[ProbeMetrics]]] = None
         self._tb: Any = None
 
     # ------------------------------------------------------------------ helpers
@@ -203,8 +238,24 @@ class Trainer:
             if self._log is not None:
                 self._log(message)
 
-    def _handle_sigterm(self, signum: int, frame: Any) -> None:
-        self._stop_signal.set()
+    def _handle_signal(self, signum: int, frame: Any) -> None:
+        """SIGTERM or a first Ctrl-C: stop after the current step and save. Ctrl-C once more: quit now."""
+        if signum == signal.SIGINT and self._stop_signal.is_set():
+            raise KeyboardInterrupt  # the save in progress is abandoned; atomic writes keep the previous file
+        if not self._stop_signal.is_set():
+            self._stop_reason = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+            self._stop_signal.set()
+            if signum == signal.SIGINT and self.env.is_main:
+                _logger.warning("Ctrl-C: stopping after this step and saving a checkpoint (Ctrl-C again quits without saving)")
+
+    def resume_command(self) -> str:
+        """The command that continues this run (logged when it stops early)."""
+        cmd = ["seqjepa", "train", "--recipe", str(self.output_dir / "recipe.json"), "--output", str(self.output_dir)]
+        if self.data_root is not None:
+            cmd += ["--data-root", str(self.data_root)]
+        if self.device_request is not None:
+            cmd += ["--device", str(self.device_request)]
+        return " ".join(shlex.quote(c) for c in cmd + ["--resume", "auto"])
 
     def _datasets(self) -> tuple[Any, Any]:
         from .datasets import build_dataset, check_dataset
@@ -223,19 +274,22 @@ class Trainer:
 
     # ------------------------------------------------------------------ main
     def run(self) -> TrainResult:
-        """Train until the recipe's last epoch, a SIGTERM or ``train.max_steps``; see :class:`TrainResult`."""
+        """Train until the recipe's last epoch, SIGTERM, Ctrl-C or ``train.max_steps``; see :class:`TrainResult`."""
+        if self.train_dataset is None:
+            check_data_arguments(self.recipe, self.data_root)  # before anything is created or locked
         self.env = init_distributed(self.device_request)
         lock = RunLock(self.output_dir) if self.env.is_main else None
         if lock is not None:
             lock.acquire()
-        previous = None
+        previous: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGTERM, self._handle_sigterm)
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, self._handle_signal)
         try:
             return self._run()
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             if self._tb is not None:
                 self._tb.close()
             if lock is not None:
@@ -319,8 +373,7 @@ class Trainer:
                 f"{env.world_size} would change which samples are skipped. Resume with {saved_world} processes, "
                 "or from an end-of-epoch checkpoint"
             )
-        if state["recipe"]["model"] != self.recipe["model"]:
-            raise ValueError(f"--resume {path}: the checkpoint's model section differs from the recipe's")
+        self._compare_recipes(state, path)
         self.model.load_state_dict(state["model"])
         if self.probes is not None:
             if state.get("probes") is None:
@@ -332,12 +385,55 @@ class Trainer:
         self.ema.load_state_dict(state["ema"])
         self.epoch, self.step_in_epoch, self.global_step = int(state["epoch"]), int(state["step_in_epoch"]), int(state["global_step"])
         self.last_metrics = dict(state.get("metrics") or {})
+        accumulators = state.get("accumulators")
+        if self.step_in_epoch and accumulators and saved_world == env.world_size and env.rank < len(accumulators):
+            self._resumed_accumulators = accumulators[env.rank]
+        elif self.step_in_epoch:
+            self.log(f"resume: {path} holds no loss sums for its epoch (an older seqjepa wrote it): epoch "
+                     f"{self.epoch + 1}'s metrics will cover only the steps after the resume")
         rngs = state["rng"]
         if env.rank < len(rngs) and saved_world == env.world_size:
             restore_rng(rngs[env.rank])
         else:
             _seed_everything(t["seed"] + env.rank + 7919 * self.global_step)
         self.log(f"resumed from {path}: epoch {self.epoch + 1}, {self.step_in_epoch} batches into it, step {self.global_step}")
+
+    def _compare_recipes(self, state: Mapping[str, Any], path: Any) -> None:
+        """The whole recipe must be the checkpoint's (except :data:`RESUME_FREE_KEYS`), unless allowed and recorded."""
+        diffs = recipe_differences(state["recipe"], self.recipe)
+        if not diffs:
+            return
+        shown = ", ".join(f"{k} ({old!r} -> {new!r})" for k, old, new in diffs[:8]) + (f" and {len(diffs) - 8} more" if len(diffs) > 8 else "")
+        model = [k for k, _, _ in diffs if k.startswith("model.")]
+        if model:
+            raise ValueError(
+                f"--resume {path}: the checkpoint's model differs from the recipe's at {', '.join(model)}; "
+                "its weights belong to the checkpoint's model, so this cannot be resumed with another"
+            )
+        if not self.allow_recipe_change:
+            raise ValueError(
+                f"--resume {path}: the recipe differs from the checkpoint's at {shown}; resume with the run's own "
+                f"recipe ({self.output_dir / 'recipe.json'}), or pass --allow-recipe-change to continue with the "
+                "new values (the change is recorded in recipe-changes.jsonl)"
+            )
+        self.log(f"resume: continuing with a changed recipe (--allow-recipe-change): {shown}")
+        if self.env.is_main:
+            record = {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "checkpoint": str(path), "epoch": int(state["epoch"]),
+                "step_in_epoch": int(state["step_in_epoch"]), "global_step": int(state["global_step"]),
+                "changes": {k: {"checkpoint": old, "now": new} for k, old, new in diffs},
+            }
+            with open(self.output_dir / "recipe-changes.jsonl", "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+
+    def _gathered_accumulators(self) -> Optional[list[object]]:
+        """Each rank's sums for the epoch in progress (loss, probe metrics), so a resumed epoch logs what an unbroken one would."""
+        if not self.step_in_epoch or self._accumulators is None:
+            return None
+        loss_sum, loss_count, metrics = self._accumulators
+        mine = {"loss_sum": float(loss_sum.item()), "loss_count": int(loss_count),
+                "probe_sums": metrics.sums.detach().cpu().clone() if metrics is not None else None}
+        return all_gather_objects(mine)
 
     def _state(self) -> dict[str, Any]:
         rngs = all_gather_objects(capture_rng())
@@ -356,6 +452,7 @@ class Trainer:
             "ema": self.ema.state_dict(),
             "rng": rngs,
             "metrics": self.last_metrics,
+            "accumulators": self._gathered_accumulators(),
         }
 
     def _save(self, names: list[str]) -> Optional[str]:
@@ -368,6 +465,9 @@ class Trainer:
                     save_checkpoint(self.output_dir / name, state)
             except OSError as exc:
                 error = exc
+            except KeyboardInterrupt:  # a second Ctrl-C: the save is abandoned, the previous files stay
+                _remove_temporaries(self.output_dir)
+                raise
         if any_rank(error is not None, self.env.device):
             if error is not None:
                 raise error
@@ -421,6 +521,8 @@ class Trainer:
     # ------------------------------------------------------------------ the loop
     def _run(self) -> TrainResult:
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        if self.env.is_main:
+            _remove_temporaries(self.output_dir)  # of a save a killed run left half-done (we hold the lock)
         self._setup()
         self._resume()
         r, t, env = self.recipe, self.recipe["train"], self.env
@@ -461,10 +563,16 @@ class Trainer:
             train_metrics = ProbeMetrics(cfg.action_dim, env.device) if self.probes is not None else None
             loss_sum = torch.zeros((), dtype=torch.float64, device=env.device)
             loss_count = 0
+            resumed, self._resumed_accumulators = self._resumed_accumulators, None
+            if resumed is not None:  # the sums of the steps this epoch did before the interruption
+                loss_sum.fill_(float(resumed["loss_sum"]))
+                loss_count = int(resumed["loss_count"])
+                if train_metrics is not None and resumed.get("probe_sums") is not None:
+                    train_metrics.sums.copy_(resumed["probe_sums"].to(env.device))
             window_loss = torch.zeros((), dtype=torch.float64, device=env.device)
             window_steps, window_start = 0, time.perf_counter()
             epoch_start = time.perf_counter()
-            interrupted = False
+            stop_reason = ""
             for data in loader:
                 if self.step_in_epoch >= steps_per_epoch:
                     break
@@ -483,6 +591,7 @@ class Trainer:
                 window_steps += 1
                 if train_metrics is not None:
                     train_metrics.update(logits, labels, pred, actions[:, 0])
+                self._accumulators = (loss_sum, loss_count, train_metrics)
                 self.step_in_epoch += 1
                 self.global_step += 1
                 steps_this_process += 1
@@ -502,17 +611,15 @@ class Trainer:
                 stop = any_rank(self._stop_signal.is_set(), env.device)
                 limit = bool(t["max_steps"]) and steps_this_process >= t["max_steps"]
                 if stop or limit:
-                    interrupted = True
+                    stop_reason = (self._stop_reason or "a signal on another rank") if stop else f"train.max_steps={t['max_steps']}"
                     break
                 if t["checkpoint_every_steps"] and self.global_step % t["checkpoint_every_steps"] == 0 and self.step_in_epoch < steps_per_epoch:
                     self._check_finite(bad, f"by step {self.global_step}")
                     ckpt_path = self._save([LAST_NAME])
-            if interrupted and self.step_in_epoch < steps_per_epoch:
+            if stop_reason and self.step_in_epoch < steps_per_epoch:
                 self._check_finite(bad, f"by step {self.global_step}")
                 ckpt_path = self._save([LAST_NAME])
-                why = "SIGTERM" if self._stop_signal.is_set() else f"train.max_steps={t['max_steps']}"
-                self.log(f"stopped on {why} at epoch {epoch + 1}, step {self.step_in_epoch}; saved {ckpt_path} (resume with --resume auto)")
-                return TrainResult("interrupted", self.epoch, self.step_in_epoch, self.global_step, ckpt_path, self.last_metrics)
+                return self._stopped(stop_reason, ckpt_path, epoch + 1, self.step_in_epoch)
             self._check_finite(bad, f"epoch {epoch + 1}")
             # ---- end of epoch: metrics, then checkpoints
             record: dict[str, Any] = {
@@ -543,9 +650,16 @@ class Trainer:
             self._append_metrics(record)
             summary = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items())
             self.log(f"epoch {epoch + 1}/{epochs} done: {summary}")
-            if interrupted:  # the stop came on the epoch's last step: the epoch-end checkpoint is the one to resume
-                return TrainResult("interrupted", self.epoch, 0, self.global_step, ckpt_path, record)
+            if stop_reason and self.epoch < epochs:  # the stop came on the epoch's last step: resume from its checkpoint
+                return self._stopped(stop_reason, ckpt_path, epoch + 1, steps_per_epoch)
+        # the last epoch is done: completed, even if a stop (max_steps, a signal) came on its very last step
         return TrainResult("completed", self.epoch, 0, self.global_step, ckpt_path, self.last_metrics)
+
+    def _stopped(self, reason: str, ckpt_path: Optional[str], epoch: int, step: int) -> TrainResult:
+        status = "stopped" if reason.startswith("train.max_steps") else "interrupted"
+        self.log(f"stopped on {reason} at epoch {epoch}, step {step}; saved {ckpt_path}")
+        self.log(f"resume with: {self.resume_command()}")
+        return TrainResult(status, self.epoch, self.step_in_epoch, self.global_step, ckpt_path, self.last_metrics, reason)
 
     @torch.no_grad()
     def _validate(self, epoch: int) -> dict[str, float]:

@@ -75,7 +75,7 @@ def _tiny_set() -> list[str]:
         (["convert", "a.pth", "b", "--bogus"], "unrecognized arguments: --bogus"),
         (["convert", "{tmp}", "out"], "is a directory, not a .pth file"),
         (["convert", "{tmp}/nothing.pth", "out"], "does not exist"),
-        (["convert", "{official}", "out", "--set", "=4"], "--set: expected FIELD=JSON"),
+        (["convert", "{official}", "out", "--set", "=4"], r"--set '=4': expected FIELD=VALUE"),
         (["convert", "{official}", "out", "--set", "surprise=1"], r"unknown config field\(s\) \['surprise'\]"),
         (["convert", "{official}", "out", "--set", "num_heads=three"], "'num_heads': expected int, got str"),
         (["convert", "{official}", "out", "--set", "backbone=hf-hub:evil/net"], "'backbone': expected a timm model name"),

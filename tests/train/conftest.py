@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -38,9 +40,16 @@ def reference_run(tmp_path_factory):
         result = trainer.run()
         assert result.status == "completed" and result.global_step == 18
         return {"model": {k: v.clone() for k, v in trainer.model.state_dict().items()},
-                "probes": {k: v.clone() for k, v in trainer.probes.state_dict().items()}}
+                "probes": {k: v.clone() for k, v in trainer.probes.state_dict().items()},
+                "metrics": metrics_lines(out)}
     finally:
         torch.set_num_threads(before)
+
+
+def metrics_lines(run_dir) -> list[dict]:
+    """metrics.jsonl without the one field that measures wall time."""
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in rec.items() if k != "epoch_time_s"} for rec in lines]
 
 
 def assert_same_state(actual: dict, expected: dict) -> None:

@@ -60,6 +60,7 @@ def test_sigkill_while_saving_keeps_the_previous_checkpoint_and_resume_is_bit_id
     assert (out / ".lock").exists()  # left by the killed run: stale, taken over below
     resumed = Trainer(resume_recipe(checkpoint_every=1), out, resume="auto", log=lambda s: None)
     assert resumed.run().status == "completed"
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]  # the killed save's temporary is cleared
     assert_same_state(resumed.model.state_dict(), reference_run["model"])
     assert_same_state(resumed.probes.state_dict(), reference_run["probes"])
 
@@ -75,7 +76,7 @@ def test_sigterm_saves_mid_run_and_exits_cleanly(tmp_path):
     assert "stopped on SIGTERM" in text and "interrupted" in text
     state = load_checkpoint(out / "last.pt")
     assert 0 < state["global_step"] < 400 * 6
-    assert not (out / ".lock").exists()
+    assert not (out / ".lock.owner").exists()
 
 
 @pytest.mark.slow

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -17,7 +19,7 @@ from seqjepa.train import (
 from seqjepa.train import checkpoint as ckpt_mod
 from seqjepa.train.checkpoint import RunLock
 
-from .conftest import assert_same_state, resume_recipe
+from .conftest import assert_same_state, metrics_lines, resume_recipe
 from .tinydata import tiny_recipe
 
 QUIET = dict(log=lambda s: None)
@@ -25,7 +27,7 @@ QUIET = dict(log=lambda s: None)
 
 def test_interrupted_mid_epoch_then_resumed_is_bit_identical(tmp_path, reference_run, one_thread):
     first = Trainer(resume_recipe(max_steps=8), tmp_path, **QUIET).run()  # 8 = epoch 2, 2 batches in
-    assert (first.status, first.epoch, first.step_in_epoch) == ("interrupted", 1, 2)
+    assert (first.status, first.reason, first.epoch, first.step_in_epoch) == ("stopped", "train.max_steps=8", 1, 2)
     state = load_checkpoint(tmp_path / "last.pt")
     assert (state["epoch"], state["step_in_epoch"], state["global_step"]) == (1, 2, 8)
     assert set(state["rng"][0]) >= {"torch", "numpy", "python"} and state["seqjepa_version"] == seqjepa.__version__
@@ -34,6 +36,10 @@ def test_interrupted_mid_epoch_then_resumed_is_bit_identical(tmp_path, reference
     assert (result.status, result.global_step) == ("completed", 18)
     assert_same_state(resumed.model.state_dict(), reference_run["model"])
     assert_same_state(resumed.probes.state_dict(), reference_run["probes"])
+    # the log matches too: epoch 2's line sums the 2 steps before the stop and the 4 after it
+    assert len(state["accumulators"]) == 1 and state["accumulators"][0]["loss_count"] == 2
+    assert metrics_lines(tmp_path) == reference_run["metrics"]
+    assert [m["epoch"] for m in metrics_lines(tmp_path)] == [1, 2, 3]
 
 
 def test_fresh_run_refuses_a_directory_with_checkpoints(tmp_path):
@@ -84,11 +90,13 @@ def test_full_disk_during_a_save_is_reported_and_loses_nothing(tmp_path, monkeyp
 
     monkeypatch.setattr(ckpt_mod, "atomic_open", full_disk_open)
     with pytest.raises(CheckpointSaveError, match="disk is full.*intact"):
-        Trainer(tiny_recipe(epochs=2), tmp_path, resume="auto", **QUIET).run()
+        Trainer(tiny_recipe(epochs=2), tmp_path, resume="auto", allow_recipe_change=True, **QUIET).run()
     after = {p.name: p.read_bytes() for p in tmp_path.glob("*.pt")}
     assert after == before
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-    assert not (tmp_path / ".lock").exists()  # released on the error path
+    assert not (tmp_path / ".lock.owner").exists()  # released on the error path
+    with RunLock(tmp_path):  # and the lock is free again
+        pass
 
 
 def test_non_finite_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp_path):
@@ -98,26 +106,40 @@ def test_non_finite_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp
     recipe["optim"].update(lr=1e30, initial_lr=1e30)
     recipe["train"]["probes"] = True
     with pytest.raises(NonFiniteLossError, match="NaN or infinite.*last good checkpoint is .*last.pt"):
-        Trainer(recipe, tmp_path, resume="auto", **QUIET).run()
+        Trainer(recipe, tmp_path, resume="auto", allow_recipe_change=True, **QUIET).run()
     assert (tmp_path / "last.pt").read_bytes() == good
     load_checkpoint(tmp_path / "last.pt")
 
 
-def test_second_run_on_the_same_directory_is_refused_and_a_stale_lock_taken_over(tmp_path):
-    (tmp_path / ".lock").write_text(f"{os.uname().nodename} {os.getppid()}\n")  # a live process: our parent
-    import socket
-
-    (tmp_path / ".lock").write_text(f"{socket.gethostname()} {os.getppid()}\n")
-    with pytest.raises(RunLockedError, match=f"pid {os.getppid()}"):
-        Trainer(tiny_recipe(epochs=1), tmp_path, **QUIET).run()
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    (tmp_path / ".lock").write_text(f"{socket.gethostname()} {dead.pid}\n")
+def test_a_live_lock_is_refused_naming_its_owner_and_a_leftover_lock_file_never_blocks(tmp_path):
+    # a lock held by another live process (here one that takes the OS lock and waits)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, filelock; l = filelock.FileLock(sys.argv[1]); l.acquire(); print('held', flush=True); sys.stdin.read()",
+         str(tmp_path / ".lock")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        (tmp_path / ".lock.owner").write_text(
+            json.dumps({"host": socket.gethostname(), "pid": holder.pid, "started": "2025-01-01T00:00:00", "command": "seqjepa train x"}))
+        with pytest.raises(RunLockedError, match=f"in use by another training run \\(pid {holder.pid} on .*seqjepa train x"):
+            Trainer(tiny_recipe(epochs=1), tmp_path, **QUIET).run()
+        assert not (tmp_path / "last.pt").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder died without cleaning up: its lock went with it; the lock and owner files it left do not block
+    assert (tmp_path / ".lock").exists() and (tmp_path / ".lock.owner").exists()
     assert Trainer(tiny_recipe(epochs=1), tmp_path, **QUIET).run().status == "completed"
-    assert not (tmp_path / ".lock").exists()
-    with RunLock(tmp_path):
-        with pytest.raises(RunLockedError):
-            RunLock(tmp_path).acquire()
+    assert not (tmp_path / ".lock.owner").exists()
+    # an empty lock file, and one in the old "host pid" format naming a live process, block nothing either
+    for content in ("", f"{socket.gethostname()} {os.getppid()}\n"):
+        (tmp_path / ".lock").write_text(content)
+        with RunLock(tmp_path) as lock:
+            owner = json.loads((tmp_path / ".lock.owner").read_text())
+            assert (owner["pid"], owner["host"]) == (os.getpid(), socket.gethostname()) and owner["command"] and owner["started"]
+            with pytest.raises(RunLockedError, match=f"pid {os.getpid()} on "):
+                RunLock(tmp_path).acquire()  # a second lock in this same process is refused too
+        assert not lock.held and not (tmp_path / ".lock.owner").exists()
 
 
 def test_export_run_round_trips_through_seqjepa_load_without_probes(tmp_path):
