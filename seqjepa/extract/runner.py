@@ -305,19 +305,25 @@ class _ShardBuffer:
         for key, value in outputs.items():
             self.outputs.setdefault(key, []).append(value)
 
-    def arrays(self, source: Source) -> tuple[dict[str, np.ndarray], list[str]]:
+    def arrays(self, source: Source, empty: dict[str, tuple[int, ...]]) -> tuple[dict[str, np.ndarray], list[str]]:
+        """The shard's columns in row order; ``empty`` gives each float column's trailing shape for a shard
+        whose every row failed (so that every shard has the same columns)."""
         rows = torch.cat(self.rows).numpy() if self.rows else np.zeros(0, dtype=np.int64)
         order = np.argsort(rows, kind="stable")
         rows = rows[order]
         arrays: dict[str, np.ndarray] = {"row": rows.astype(np.int64)}
-        per_row = {k: v for k, v in self.outputs.items() if k != "z" or not isinstance(source, ManifestSource)}
-        for key, parts in per_row.items():
-            arrays[key] = torch.cat(parts).numpy()[order] if parts else np.zeros(0, dtype=np.float32)
+        for key, shape in empty.items():
+            parts = self.outputs.get(key, [])
+            if not parts:
+                arrays[key] = np.zeros((0, *shape), dtype=np.float32)
+            elif key == "z" and isinstance(source, ManifestSource):
+                seqs = [seq for part in parts for seq in part]  # one (M, D) tensor per row, M varies
+                seqs = [seqs[i] for i in order]
+                arrays[key] = torch.cat(seqs).numpy()
+            else:
+                arrays[key] = torch.cat(parts).numpy()[order]
         if isinstance(source, ManifestSource):
-            seqs = [seq for part in self.outputs.get("z", []) for seq in part]  # one (M, D) tensor per row
-            seqs = [seqs[i] for i in order]
-            arrays["num_views"] = np.asarray([s.shape[0] for s in seqs], dtype=np.int64)
-            arrays["z"] = torch.cat(seqs).numpy() if seqs else np.zeros((0, 0), dtype=np.float32)
+            arrays["num_views"] = np.asarray([source.num_views(int(r)) for r in rows], dtype=np.int64)
         labels = source.labels
         if labels is not None:
             arrays["label"] = labels[rows].astype(np.int64)
@@ -329,8 +335,12 @@ def _resolve_device(device: Any, world: int) -> tuple[torch.device, Optional[Any
     if device is not None and not isinstance(device, (str, torch.device)):
         raise ValueError(f"device: expected 'cpu', 'cuda' or a torch.device, got {type(device).__name__}")
     if world > 1:
-        kind = None if device is None else torch.device(device).type
-        if device is not None and torch.device(device).index is not None:
+        try:
+            parsed = None if device is None else torch.device(device)
+        except RuntimeError:
+            raise ValueError(f"device: expected 'cpu' or 'cuda', got {device!r}") from None
+        kind = None if parsed is None else parsed.type
+        if parsed is not None and parsed.index is not None:
             raise ValueError(f"device: under torchrun each rank uses cuda:LOCAL_RANK; pass 'cuda' or 'cpu', got {device!r}")
         from ..train.distributed import init_distributed
 
@@ -519,6 +529,11 @@ def extract(
         if channels_last:
             net.to(memory_format=torch.channels_last)
         runner = _Model(net, dev, amp_dtype, channels_last, invariant, cfg)
+        empty: dict[str, tuple[int, ...]] = {"z": (cfg.encoder_dim,)}  # trailing shape of each float column
+        if isinstance(src, DatasetSource):
+            empty = {"z": (src.m, cfg.encoder_dim), "latents": (src.m, src.dataset.action_space.latent_dim)}
+        if want_agg:
+            empty["z_agg"] = (cfg.token_dim,)
         batches = _plan_batches(src, todo, shard_size, batch_size)
         workers = min(_default_workers(dev) if num_workers is None else num_workers, len(batches))
         if workers == 0:
@@ -565,7 +580,7 @@ def extract(
                 bar.update(batch["images"])
                 buf.remaining -= 1
                 if buf.remaining == 0:
-                    _write(out, buf, src, fingerprint)
+                    _write(out, buf, src, fingerprint, empty)
                     del buffers[buf.k]
         finally:
             bar.close()
@@ -600,8 +615,8 @@ def extract(
             torch.distributed.destroy_process_group()
 
 
-def _write(out: Path, buf: _ShardBuffer, src: Source, fingerprint: str) -> None:
-    arrays, keys = buf.arrays(src)
+def _write(out: Path, buf: _ShardBuffer, src: Source, fingerprint: str, empty: dict[str, tuple[int, ...]]) -> None:
+    arrays, keys = buf.arrays(src, empty)
     errors = sorted(buf.errors, key=lambda e: e["row"])
     if len(keys) + len(errors) != buf.stop - buf.start:  # pragma: no cover - a bug, never bad input
         raise RuntimeError(f"shard {buf.k}: {len(keys)} rows + {len(errors)} errors != {buf.stop - buf.start}")
