@@ -211,8 +211,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "device": args.device,
         "cases": f"paper arch {paper.config.image_size} px x {n_paper} images; default model "
                  f"{small.config.image_size} px x {n_small} images; 256-px JPEGs; batch {batch}; fp32",
-        "extract workers": "0 (CPU default: decode on a thread pool, then the model)" if args.device == "cpu"
-                           else "CUDA default",
+        "extract workers": "0 (CPU default: the next batch decodes on low-priority threads while the model runs)"
+                           if args.device == "cpu" else "CUDA default (DataLoader workers)",
     })
 
     with tempfile.TemporaryDirectory(prefix="bench-extract-") as tmp:
