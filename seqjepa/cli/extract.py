@@ -50,15 +50,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..extract.runner import extract
 
+    logger = logging.getLogger("seqjepa.extract")
+    level = logger.level
     if args.quiet:
-        logging.getLogger("seqjepa.extract").setLevel(logging.ERROR)
-    result = extract(
-        args.model, args.source, args.out, invariant=args.invariant, batch_size=args.batch_size,
-        shard_size=args.shard_size, num_workers=args.workers, device=args.device, precision=args.precision,
-        decode=args.decode, channels_last=args.channels_last, strict=args.strict,
-        progress=False if args.quiet else None, dataset=args.dataset, split=args.split, num_views=args.num_views,
-        seed=args.seed, revision=args.revision,
-    )
+        logger.setLevel(logging.ERROR)
+    try:
+        result = extract(
+            args.model, args.source, args.out, invariant=args.invariant, batch_size=args.batch_size,
+            shard_size=args.shard_size, num_workers=args.workers, device=args.device, precision=args.precision,
+            decode=args.decode, channels_last=args.channels_last, strict=args.strict,
+            progress=False if args.quiet else None, dataset=args.dataset, split=args.split, num_views=args.num_views,
+            seed=args.seed, revision=args.revision,
+        )
+    finally:
+        logger.setLevel(level)
     if result.rank == 0:
         print(result.summary())
         sys.stdout.flush()

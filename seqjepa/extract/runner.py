@@ -92,17 +92,23 @@ def _check_flag(name: str, value: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- model identity
+def _tensor_sha256(t: torch.Tensor) -> str:
+    t = t.detach().cpu().contiguous()
+    return hashlib.sha256(t.reshape(-1).view(torch.uint8).numpy() if t.numel() else b"").hexdigest()
+
+
 def _state_sha256(model: torch.nn.Module) -> str:
-    """sha256 over the config and every tensor inference uses (names, dtypes, shapes, bytes)."""
-    h = hashlib.sha256()
-    h.update(json.dumps(model.config.to_dict(), sort_keys=True).encode())
-    for key, value in sorted(model.state_dict().items()):
-        if key.startswith("target_encoder."):
-            continue  # not used by inference: a model with or without it gives the same features
-        t = value.detach().cpu().contiguous()
-        h.update(f"{key}|{t.dtype}|{tuple(t.shape)}".encode())
-        if t.numel():
-            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    """sha256 over the config and, for every tensor inference uses, its name, dtype, shape and the sha256
+    of its bytes (tensors hashed on parallel threads: hashlib releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    # the EMA target encoder is not used by inference: a model with or without it gives the same features
+    items = sorted((k, v) for k, v in model.state_dict().items() if not k.startswith("target_encoder."))
+    with ThreadPoolExecutor(max(1, min(8, _cores()))) as pool:
+        digests = list(pool.map(_tensor_sha256, [v for _, v in items]))
+    h = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True).encode())
+    for (key, value), digest in zip(items, digests):
+        h.update(f"\n{key}|{value.dtype}|{tuple(value.shape)}|{digest}".encode())
     return h.hexdigest()
 
 
@@ -135,18 +141,15 @@ def _model_record(spec: Optional[str], revision: Optional[str]) -> dict[str, Any
 class _Batches(torch.utils.data.Dataset):
     """Item b is batch b, decoded: the rows that could be read, stacked, and a record for those that could not.
 
-    In a DataLoader worker the rows of a batch are decoded one after the other; in the main process
-    (``pool`` given) on a thread pool, in parallel (PIL releases the GIL while decoding and resizing).
+    A DataLoader worker decodes the rows of a batch one after the other; :func:`_threaded_batches`
+    decodes them in the main process on a thread pool.
     """
 
-    def __init__(self, source: Source, batches: list[tuple[int, list[int]]], pool: Any = None) -> None:
-        self.source, self.batches, self.pool = source, batches, pool
+    def __init__(self, source: Source, batches: list[tuple[int, list[int]]]) -> None:
+        self.source, self.batches = source, batches
 
     def __len__(self) -> int:
         return len(self.batches)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "pool": None}  # a thread pool stays in the process that made it
 
     def _load(self, row: int) -> tuple[int, Any, Optional[dict[str, Any]]]:
         try:
@@ -163,8 +166,11 @@ class _Batches(torch.utils.data.Dataset):
 
     def __getitem__(self, b: int) -> dict[str, Any]:
         shard, rows = self.batches[b]
+        return self.assemble(shard, rows, map(self._load, rows))
+
+    def assemble(self, shard: int, rows: list[int], loaded) -> dict[str, Any]:
+        """The batch dict from ``(row, item, error record)`` of each row, in order."""
         ok, items, errors = [], [], []
-        loaded = self.pool.map(self._load, rows) if self.pool is not None and len(rows) > 1 else map(self._load, rows)
         for row, item, record in loaded:
             if record is None:
                 ok.append(row)
@@ -190,6 +196,38 @@ class _Batches(torch.utils.data.Dataset):
 
 def _identity_collate(item: Any) -> Any:
     return item
+
+
+#: Niceness of the decoding threads (Linux, where it is per thread): they decode the next batch while the
+#: model runs, but a core the model's threads need goes to them only in the gaps, so decoding never slows
+#: the model down; when it falls behind, the main thread waits and it gets the cores to itself.
+_DECODE_NICE = 10
+
+
+def _lower_priority() -> None:
+    try:
+        import threading
+
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _DECODE_NICE)
+    except (AttributeError, OSError):  # pragma: no cover - not Linux, or not permitted
+        pass
+
+
+def _threaded_batches(batches: _Batches, threads: int):
+    """The batches of ``batches`` in order, decoded in this process on ``threads`` low-priority threads
+    (PIL releases the GIL while it decodes and resizes), one batch ahead of the caller."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="seqjepa-decode", initializer=_lower_priority) as pool:
+        def submit(b: int):
+            shard, rows = batches.batches[b]
+            return shard, rows, [pool.submit(batches._load, r) for r in rows]
+
+        ahead = submit(0) if len(batches) else None
+        for b in range(len(batches)):
+            current, ahead = ahead, (submit(b + 1) if b + 1 < len(batches) else None)
+            shard, rows, futures = current
+            yield batches.assemble(shard, rows, (f.result() for f in futures))
 
 
 def _plan_batches(source: Source, shard_ids: list[int], shard_size: int, batch_size: int) -> list[tuple[int, list[int]]]:
@@ -267,19 +305,25 @@ class _ShardBuffer:
         for key, value in outputs.items():
             self.outputs.setdefault(key, []).append(value)
 
-    def arrays(self, source: Source) -> tuple[dict[str, np.ndarray], list[str]]:
+    def arrays(self, source: Source, empty: dict[str, tuple[int, ...]]) -> tuple[dict[str, np.ndarray], list[str]]:
+        """The shard's columns in row order; ``empty`` gives each float column's trailing shape for a shard
+        whose every row failed (so that every shard has the same columns)."""
         rows = torch.cat(self.rows).numpy() if self.rows else np.zeros(0, dtype=np.int64)
         order = np.argsort(rows, kind="stable")
         rows = rows[order]
         arrays: dict[str, np.ndarray] = {"row": rows.astype(np.int64)}
-        per_row = {k: v for k, v in self.outputs.items() if k != "z" or not isinstance(source, ManifestSource)}
-        for key, parts in per_row.items():
-            arrays[key] = torch.cat(parts).numpy()[order] if parts else np.zeros(0, dtype=np.float32)
+        for key, shape in empty.items():
+            parts = self.outputs.get(key, [])
+            if not parts:
+                arrays[key] = np.zeros((0, *shape), dtype=np.float32)
+            elif key == "z" and isinstance(source, ManifestSource):
+                seqs = [seq for part in parts for seq in part]  # one (M, D) tensor per row, M varies
+                seqs = [seqs[i] for i in order]
+                arrays[key] = torch.cat(seqs).numpy()
+            else:
+                arrays[key] = torch.cat(parts).numpy()[order]
         if isinstance(source, ManifestSource):
-            seqs = [seq for part in self.outputs.get("z", []) for seq in part]  # one (M, D) tensor per row
-            seqs = [seqs[i] for i in order]
-            arrays["num_views"] = np.asarray([s.shape[0] for s in seqs], dtype=np.int64)
-            arrays["z"] = torch.cat(seqs).numpy() if seqs else np.zeros((0, 0), dtype=np.float32)
+            arrays["num_views"] = np.asarray([source.num_views(int(r)) for r in rows], dtype=np.int64)
         labels = source.labels
         if labels is not None:
             arrays["label"] = labels[rows].astype(np.int64)
@@ -291,8 +335,12 @@ def _resolve_device(device: Any, world: int) -> tuple[torch.device, Optional[Any
     if device is not None and not isinstance(device, (str, torch.device)):
         raise ValueError(f"device: expected 'cpu', 'cuda' or a torch.device, got {type(device).__name__}")
     if world > 1:
-        kind = None if device is None else torch.device(device).type
-        if device is not None and torch.device(device).index is not None:
+        try:
+            parsed = None if device is None else torch.device(device)
+        except RuntimeError:
+            raise ValueError(f"device: expected 'cpu' or 'cuda', got {device!r}") from None
+        kind = None if parsed is None else parsed.type
+        if parsed is not None and parsed.index is not None:
             raise ValueError(f"device: under torchrun each rank uses cuda:LOCAL_RANK; pass 'cuda' or 'cpu', got {device!r}")
         from ..train.distributed import init_distributed
 
@@ -374,8 +422,9 @@ def extract(
             default 64 on CPU, 256 on CUDA.
         shard_size: rows per shard (a kill loses at most the shard in flight).
         num_workers: DataLoader processes decoding images. 0 (the default on CPU): the main process
-            decodes each batch on a pool of ``torch.get_num_threads()`` threads, then runs the model,
-            so decoding and the model never compete for cores. Default on CUDA: cores - 1, at most 8.
+            decodes the next batch on ``torch.get_num_threads()`` low-priority threads while the model
+            runs, so decoding takes only the cores the model leaves idle. Default on CUDA: cores - 1,
+            at most 8.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``; default CUDA when available. Under torchrun,
             ``cuda:LOCAL_RANK`` or CPU (gloo).
         precision: ``"fp32"``, ``"bf16"``, ``"fp16"`` (CUDA) or ``"auto"`` (bf16 on a CUDA device that
@@ -481,17 +530,20 @@ def extract(
         if channels_last:
             net.to(memory_format=torch.channels_last)
         runner = _Model(net, dev, amp_dtype, channels_last, invariant, cfg)
+        empty: dict[str, tuple[int, ...]] = {"z": (cfg.encoder_dim,)}  # trailing shape of each float column
+        if isinstance(src, DatasetSource):
+            empty = {"z": (src.m, cfg.encoder_dim), "latents": (src.m, src.dataset.action_space.latent_dim)}
+        if want_agg:
+            empty["z_agg"] = (cfg.token_dim,)
         batches = _plan_batches(src, todo, shard_size, batch_size)
         workers = min(_default_workers(dev) if num_workers is None else num_workers, len(batches))
-        pool = None
         if workers == 0:
-            from concurrent.futures import ThreadPoolExecutor
-
-            pool = ThreadPoolExecutor(max(1, min(torch.get_num_threads(), _cores())), thread_name_prefix="seqjepa-decode")
-        loader = torch.utils.data.DataLoader(
-            _Batches(src, batches, pool), batch_size=None, shuffle=False, num_workers=workers,
-            collate_fn=_identity_collate, pin_memory=dev.type == "cuda", prefetch_factor=4 if workers else None,
-        )
+            loader = _threaded_batches(_Batches(src, batches), max(1, min(torch.get_num_threads(), _cores())))
+        else:
+            loader = torch.utils.data.DataLoader(
+                _Batches(src, batches), batch_size=None, shuffle=False, num_workers=workers,
+                collate_fn=_identity_collate, pin_memory=dev.type == "cuda", prefetch_factor=4,
+            )
         buffers = {}
         for k in todo:
             start, stop = k * shard_size, min((k + 1) * shard_size, n)
@@ -529,13 +581,13 @@ def extract(
                 bar.update(batch["images"])
                 buf.remaining -= 1
                 if buf.remaining == 0:
-                    _write(out, buf, src, fingerprint)
+                    _write(out, buf, src, fingerprint, empty)
                     del buffers[buf.k]
         finally:
             bar.close()
             net.train(was_training)
-            if pool is not None:
-                pool.shutdown()
+            if hasattr(loader, "close"):
+                loader.close()  # the decoding threads finish their rows and stop
         seconds = time.perf_counter() - t0
         if buffers:  # pragma: no cover - every planned batch arrives
             raise RuntimeError(f"shards {sorted(buffers)} did not receive all their batches")
@@ -564,8 +616,8 @@ def extract(
             torch.distributed.destroy_process_group()
 
 
-def _write(out: Path, buf: _ShardBuffer, src: Source, fingerprint: str) -> None:
-    arrays, keys = buf.arrays(src)
+def _write(out: Path, buf: _ShardBuffer, src: Source, fingerprint: str, empty: dict[str, tuple[int, ...]]) -> None:
+    arrays, keys = buf.arrays(src, empty)
     errors = sorted(buf.errors, key=lambda e: e["row"])
     if len(keys) + len(errors) != buf.stop - buf.start:  # pragma: no cover - a bug, never bad input
         raise RuntimeError(f"shard {buf.k}: {len(keys)} rows + {len(errors)} errors != {buf.stop - buf.start}")

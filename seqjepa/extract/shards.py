@@ -49,7 +49,7 @@ META_NAME = "meta.json"
 ERRORS_NAME = "errors.jsonl"
 _META_KEY = "seqjepa_extract"
 _SHARD_RE = re.compile(r"^shard-(\d{5,})\.safetensors$")
-# the temporaries seqjepa.fileio.atomic_open makes beside a shard: ".shard-00003.safetensors.<random>.tmp"
+# the temporaries seqjepa.utils.files.atomic_open makes beside a shard: ".shard-00003.safetensors.<random>.tmp"
 _SHARD_TMP_RE = re.compile(r"^\.shard-(\d{5,})\.safetensors\.[A-Za-z0-9_]+\.tmp$")
 _OTHER_TMP_RE = re.compile(r"^\.(meta\.json|errors\.jsonl)\.[A-Za-z0-9_]+\.tmp$")
 _DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,

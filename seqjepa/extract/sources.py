@@ -169,8 +169,8 @@ class ManifestSource(Source):
 
     ``views`` are paths relative to the manifest's folder (absolute paths are taken as they are);
     ``actions`` holds M-1 relative actions (row j leads from view j to view j+1), or ``latents``
-    holds M per-view latents from which the model's action space computes them. ``label`` is
-    optional. Blank lines are ignored. Every line is checked when the source is built; a malformed
+    holds M per-view latents from which the model's action space computes them (a model without
+    action conditioning needs neither and ignores them). ``label`` is optional. Blank lines are ignored. Every line is checked when the source is built; a malformed
     line is a ValueError naming the file and line.
     """
 

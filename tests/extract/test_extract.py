@@ -245,6 +245,9 @@ def test_bad_model_and_source(model_dir, tmp_path):
         seqjepa.extract(model_dir, tmp_path / "empty", tmp_path / "o", device="cpu")
 
 
-def test_shard_module_names_are_importable():
-    # seqjepa.extract is the function; its modules are reached as below
-    assert callable(seqjepa.extract) and shards_module.META_NAME == "meta.json"
+def test_the_function_seqjepa_extract_still_reaches_the_package_contents():
+    import seqjepa.extract.runner as runner  # seqjepa.extract is the function; its attributes are the package's
+
+    assert callable(seqjepa.extract) and seqjepa.extract is runner.extract
+    assert seqjepa.extract.shards is shards_module and shards_module.META_NAME == "meta.json"
+    assert seqjepa.extract.iter_shards is shards_module.iter_shards and seqjepa.extract.read_features is seqjepa.read_features

@@ -49,6 +49,19 @@ def test_corrupt_images_are_skipped_recorded_and_counted(model_dir, image_folder
     assert [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()] == records
 
 
+def test_a_shard_whose_every_image_fails_keeps_the_columns(model_dir, tmp_path):
+    write_images(tmp_path / "imgs", {"a": 3})
+    for name in ("b/x.jpg", "b/y.jpg"):
+        (tmp_path / "imgs" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "imgs" / name).write_bytes(b"")
+    result = seqjepa.extract(model_dir, tmp_path / "imgs", tmp_path / "o", invariant=True, shard_size=2, num_workers=0,
+                             device="cpu", progress=False)
+    assert (result.rows_extracted, result.rows_failed) == (3, 2)
+    feats = seqjepa.read_features(tmp_path / "o")  # shard 2 holds only row 4, which failed
+    assert feats["z"].shape == (3, 32) and feats["z_agg"].shape == (3, 40) and feats["label"].tolist() == [0, 0, 0]
+    assert [e["row"] for e in feats.errors] == [3, 4]
+
+
 def test_a_missing_view_skips_its_sequence_and_names_the_view(model_dir, tmp_path):
     write_images(tmp_path, {"v": 2})
     names = sorted(p.name for p in (tmp_path / "v").iterdir())

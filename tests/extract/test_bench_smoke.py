@@ -1,0 +1,34 @@
+"""The extraction benchmark's smoke run (``--quick``: tiny models; its ratios mean nothing)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+
+import pytest
+import torch
+
+from .conftest import ROOT
+
+
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_benchmark_quick_run_prints_table_and_summary(capsys):
+    threads = torch.get_num_threads()
+    try:
+        assert _load(ROOT / "benchmarks" / "bench_extract_files.py", "_bench_extract_files").main(["--quick"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    out = capsys.readouterr().out
+    assert re.search(r"^\| default \(32 px\) +\| extract \(exact\) +\| \d+ ", out, re.M)
+    assert "peak resident MiB" in out
+    last = out.strip().splitlines()[-1]
+    assert re.match(r"SUMMARY extract_files: ratio=[\d.]+x \(target (>=|<=) [\d.]+x\) (PASS|FAIL) \[.*quick.*\]$", last)
