@@ -15,6 +15,7 @@ __all__ = [
     "RunLockedError",
     "NonFiniteLossError",
     "CommandLineError",
+    "MissingExtraError",
     "UnverifiedWeightsWarning",
 ]
 
@@ -65,6 +66,10 @@ class NonFiniteLossError(SeqJEPAError, FloatingPointError):
 
 class CommandLineError(SeqJEPAError):
     """A bad command-line argument: reported as one line, exit status 2."""
+
+
+class MissingExtraError(SeqJEPAError, ImportError):
+    """An optional dependency is not installed; the message names the extra that brings it (``seqjepa[plots]``)."""
 
 
 class UnverifiedWeightsWarning(UserWarning):

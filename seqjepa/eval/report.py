@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 import os
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
+from ..errors import MissingExtraError
 from ..utils.files import atomic_write_bytes, atomic_write_text
 
 __all__ = ["write_report", "render_markdown", "plot_report", "write_heatmap_report", "load_report"]
@@ -84,7 +86,12 @@ def _figure_bytes(fig) -> bytes:
 
 
 def _pyplot():
-    import matplotlib
+    try:
+        import matplotlib
+    except ModuleNotFoundError:
+        raise MissingExtraError(
+            "the report's figures need matplotlib, which is not installed: pip install 'seqjepa[plots]'"
+        ) from None
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
@@ -137,7 +144,11 @@ def write_report(results: Mapping[str, Any], out_dir: PathLike) -> dict[str, Any
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "report.json", json.dumps(_json_safe(results), indent=2, sort_keys=True) + "\n")
     atomic_write_text(out / "report.md", render_markdown(_json_safe(results)))
-    plots = plot_report(_json_safe(results), out)
+    try:
+        plots = plot_report(_json_safe(results), out)
+    except MissingExtraError as exc:  # the numbers are written either way
+        logging.getLogger("seqjepa.eval").warning("%s; report.json and report.md are written without them", exc)
+        plots = []
     return {"json": str(out / "report.json"), "markdown": str(out / "report.md"), "plots": plots}
 
 

@@ -501,7 +501,8 @@ class Trainer:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
-            self.log("train.tensorboard is true but the tensorboard package is not installed: logging to metrics.jsonl only")
+            self.log("train.tensorboard is true but the tensorboard package is not installed (pip install "
+                     "'seqjepa[train]'): logging to metrics.jsonl only")
             return
         self._tb = SummaryWriter(log_dir=str(self.output_dir / "tensorboard"))
 

@@ -71,3 +71,27 @@ def test_cli_finetune_image_folder(tmp_path):
     assert clf.on == "equivariant" and clf.num_classes == 2
     assert main(["finetune", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "imgs"), "--out", str(out),
                  "--on", "invariant"]) == 2
+
+
+def test_without_matplotlib_the_report_is_written_without_figures(tmp_path, monkeypatch, caplog):
+    import builtins
+    import json as _json
+
+    from seqjepa.errors import MissingExtraError
+    from seqjepa.eval.report import plot_report, write_report
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ModuleNotFoundError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    results = {"protocol": "x", "top1_zagg": {"1": 50.0}, "top1_z": 40.0}
+    with pytest.raises(MissingExtraError, match=r"pip install 'seqjepa\[plots\]'"):
+        plot_report(results, tmp_path)
+    with caplog.at_level("WARNING", logger="seqjepa.eval"):
+        paths = write_report(results, tmp_path / "r")
+    assert paths["plots"] == [] and _json.loads((tmp_path / "r" / "report.json").read_text())["top1_z"] == 40.0
+    assert any("seqjepa[plots]" in r.getMessage() for r in caplog.records)
