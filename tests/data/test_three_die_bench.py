@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -114,6 +116,42 @@ def test_ood_split_discovers_views(tmp_path, toy_root):
         ThreeDIEBench(ood, "ood", num_views=3, image_size=32, index_root=toy_root)
     with pytest.raises(FileNotFoundError, match="no object"):
         ThreeDIEBench(ood, "ood", num_views=3, image_size=32, index_root=toy_root, allow_missing_objects=True)
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_every_label_and_folder_is_the_index_files(toy_root, split):
+    """Item i is the object at row i of {split}_images.npy with the label at row i of {split}_labels.npy."""
+    images = np.load(toy_root / f"{split}_images.npy", allow_pickle=False)
+    labels = np.load(toy_root / f"{split}_labels.npy", allow_pickle=False)
+    assert (labels[:-1] != labels[1:]).any()  # neighbours differ somewhere: a shift by one object would show
+    ds = ThreeDIEBench(toy_root, split, num_views=1, image_size=16)
+    assert len(ds) == len(images) == len(labels)
+    for i, (rel, label) in enumerate(zip(images, labels)):
+        item = ds.load_views(i, [0, 1])
+        assert item["label"].item() == int(label), f"{split} item {i}"
+        want = np.load(toy_root / str(rel).strip("/") / "latent_1.npy").astype(np.float32)
+        np.testing.assert_array_equal(item["latents"][1].numpy(), want)
+    assert ds[-1]["label"].item() == int(labels[-1])
+
+
+def test_ood_objects_dropped_take_their_labels_with_them(tmp_path):
+    """allow_missing_objects drops an object and its label: the later objects keep their own labels."""
+    ood = tmp_path / "ood"
+    make_toy_3diebench(ood, objects=6, views=3, classes=3, size=16, seed=1, workers=1, ood=True, view_ids=[2, 3, 4])
+    images = [str(r).strip("/") for r in np.load(ood / "val_images.npy", allow_pickle=False)]
+    labels = np.load(ood / "val_labels.npy", allow_pickle=False)
+    # remove an object whose label differs from the next one's, so a label left behind shifts the rest
+    k = next(i for i in range(len(labels) - 1) if labels[i] != labels[i + 1])
+    shutil.rmtree(ood / images[k])
+    ds = ThreeDIEBench(ood, "ood", num_views=1, image_size=16, allow_missing_objects=True)
+    assert ds.missing_objects == [images[k]]
+    kept = [i for i in range(len(images)) if i != k]
+    assert len(ds) == len(kept)
+    for j, i in enumerate(kept):
+        item = ds.load_views(j, ds.view_ids(j)[:2])
+        assert item["label"].item() == int(labels[i]), f"item {j} (object {images[i]})"
+        want = np.load(ood / images[i] / f"latent_{ds.view_ids(j)[1]}.npy").astype(np.float32)
+        np.testing.assert_array_equal(item["latents"][1].numpy(), want)
 
 
 # ---------------------------------------------------------------- bad input
