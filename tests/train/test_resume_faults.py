@@ -116,7 +116,7 @@ def test_second_run_on_the_same_directory_is_refused_and_a_stale_lock_taken_over
     assert Trainer(tiny_recipe(epochs=1), tmp_path, **QUIET).run().status == "completed"
     assert not (tmp_path / ".lock").exists()
     with RunLock(tmp_path):
-        with pytest.raises(RunLockedError):
+        with pytest.raises(RunLockedError, match=f"pid {os.getpid()}"):
             RunLock(tmp_path).acquire()
 
 
