@@ -51,7 +51,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "checkpoint": (["seqjepa/train/checkpoint.py"],
                    ["tests/train/test_resume_faults.py", "tests/train/test_reference_training.py",
                     "tests/reliability/test_pickles.py"]),
-    "actions": (["seqjepa/models/actions.py"], ["tests/data/test_actions.py", "tests/test_model.py"]),
+    "actions": (["seqjepa/models/actions.py"],
+                ["tests/data/test_actions.py", "tests/data/test_augmented.py", "tests/test_model.py"]),
     "model": (["seqjepa/models/model.py"],
               ["tests/test_model.py", "tests/test_official_parity.py", "tests/reliability/test_inputs.py"]),
 }
