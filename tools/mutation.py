@@ -49,8 +49,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
                        "tests/reliability/test_verified_reads.py",
                        "tests/hub/test_download.py", "tests/hub/test_offline.py"]),
     "checkpoint": (["seqjepa/train/checkpoint.py"],
-                   ["tests/train/test_resume_faults.py", "tests/train/test_reference_training.py",
-                    "tests/reliability/test_pickles.py"]),
+                   ["tests/train/test_checkpoint_rng.py", "tests/train/test_resume_faults.py",
+                    "tests/train/test_reference_training.py", "tests/reliability/test_pickles.py"]),
     "actions": (["seqjepa/models/actions.py"],
                 ["tests/data/test_actions.py", "tests/data/test_augmented.py", "tests/test_model.py"]),
     "model": (["seqjepa/models/model.py"],
@@ -166,10 +166,17 @@ def write_report(path: Path) -> None:
     details = []
     for key in MODULES:
         done = WORK / key / "done.json"
-        if not done.exists():
+        if done.exists():
+            r = json.loads(done.read_text())
+        elif (WORK / key / "mutants").is_dir():  # stopped part-way: report what ran, say so
+            r = collect(key)
+            r["wall_s"], r["partial"] = 0.0, True
+        else:
             out.append(f"| {key} | {', '.join(MODULES[key][0])} | not run | | | | | |")
             continue
-        r = json.loads(done.read_text())
+        if r.get("partial"):
+            not_run = sum(v for s, v in r["counts"].items() if STATUS_BY_EXIT_CODE.get(s) == "not run")
+            r["files"] = [*r["files"], f"(partial: {not_run} mutants not run)"]
         total = sum(v for s, v in r["counts"].items() if STATUS_BY_EXIT_CODE.get(s) != "not run")
         detected = sum(v for s, v in r["counts"].items() if STATUS_BY_EXIT_CODE.get(s) == "detected")
         unexplained = [n for n in r["survivors"] if n not in equivalent]
