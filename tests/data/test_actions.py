@@ -195,3 +195,16 @@ def test_arguments_are_named_in_errors():
 
     with pytest.raises(ValueError, match=r"^angles: expected floating-point values"):
         euler_xyz_to_quaternion(np.zeros((2, 3), dtype=np.int64))
+
+
+def test_the_torch_path_is_torch_all_the_way_and_differentiable():
+    """Torch inputs are computed with torch ops (numpy would need .numpy(), which a tensor with grad refuses)."""
+    angles = torch.tensor([[0.3, -0.2, 0.5]], dtype=torch.float64, requires_grad=True)
+    q = euler_xyz_to_quaternion(angles)
+    q[..., 3].sum().backward()
+    # d/d(angle_x) of w = cz cy cx + sz sy sx, by hand
+    ax, ay, az = (0.5 * a for a in (0.3, -0.2, 0.5))
+    want = 0.5 * (-np.cos(az) * np.cos(ay) * np.sin(ax) + np.sin(az) * np.sin(ay) * np.cos(ax))
+    assert angles.grad[0, 0].item() == pytest.approx(want, abs=1e-12)
+    lat = torch.zeros(3, 7, dtype=torch.float64, requires_grad=True)
+    assert get_action_space("rotation").actions(lat).requires_grad
