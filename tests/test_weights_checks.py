@@ -84,13 +84,14 @@ def test_verify_weights_file_checks_the_safetensors_format_first(tmp_path):
     pth.write_bytes(b"version https://git-lfs.github.com/spec/v1\n")
     with pytest.raises(IntegrityError, match=rf"^weights {pth} has sha256"):
         verify_weights_file(pth, {"sha256": "0" * 64}, remove=False)
+    assert pth.exists()  # remove=False reaches verify_file
 
 
 def test_blob_sha256_reads_the_blob_name_of_a_cache_link_only(tmp_path):
     link, blob = _cache_file(tmp_path)
     assert blob_sha256(link) == SHA
     assert blob_sha256(blob) is None  # not a link
-    for name in ("A" * 64, "a" * 63, "a" * 65, "g" * 64):
+    for name in ("A" * 64, "X" * 64, "a" * 63, "a" * 65, "g" * 64):
         other = tmp_path / name
         other.write_bytes(DATA)
         alias = tmp_path / f"link-{len(name)}-{name[0]}"
@@ -152,3 +153,33 @@ def test_device_and_dtype_reach_the_model_and_the_source_is_named(tmp_path):
     with pytest.raises(ValueError, match="dtype: expected a floating-point torch.dtype, got float16"):
         finalize(SeqJEPA(small_config()), dtype="float16")
     assert finalize(SeqJEPA(small_config()).train()).training is False
+
+
+# ---------------------------------------------------------------- load_state_dict_strict
+def _linear():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(*[torch.nn.Linear(2, 2) for _ in range(4)])  # 8 tensors: 0.weight .. 3.bias
+
+
+def test_strict_load_names_every_kind_of_mismatch_and_loads_nothing():
+    from seqjepa.zoo.serialization import load_state_dict_strict
+
+    module = _linear()
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    good = {k: torch.ones_like(v) for k, v in before.items()}
+    cases = [
+        ({k: v for k, v in good.items() if k != "0.weight"}, r"1 missing: 0.weight$"),
+        ({**good, "extra.bias": torch.zeros(2)}, r"1 unexpected: extra.bias$"),
+        ({**good, "1.bias": torch.zeros(2, dtype=torch.int64)}, r"1 dtype mismatch: 1.bias: checkpoint torch.int64 vs model torch.float32$"),
+        ({**good, "2.weight": torch.zeros(3, 2)}, r"1 shape mismatch: 2.weight: checkpoint \(3, 2\) vs model \(2, 2\)$"),
+        ({}, r"8 missing: 0.weight, 0.bias, 1.weight, 1.bias, 2.weight \(\+3 more\)$"),
+        ({k: v for k, v in good.items() if k.startswith(("0.", "1.", "2.", "3.w"))} | {f"x{i}": torch.zeros(1) for i in range(5)},
+         r"1 missing: 3.bias; 5 unexpected: x0, x1, x2, x3, x4$"),
+    ]
+    for state, match in cases:
+        with pytest.raises(CheckpointMismatchError, match=r"^src does not fit this model exactly; nothing was loaded. " + match):
+            load_state_dict_strict(module, state, source="src")
+        assert all(torch.equal(v, before[k]) for k, v in module.state_dict().items())
+    half = {k: v.half() for k, v in good.items()}  # another float dtype is converted, not refused
+    load_state_dict_strict(module, half, source="src")
+    assert all(torch.equal(v, torch.ones_like(v)) and v.dtype == torch.float32 for v in module.state_dict().values())
