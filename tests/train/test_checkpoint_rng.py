@@ -11,11 +11,26 @@ from seqjepa.train import checkpoint as ckpt
 
 
 def test_restore_rng_continues_every_stream_where_it_was_captured():
+    np.random.seed(5)
+    np.random.random(7)  # the key position is now mid-array
+    np.random.standard_normal()  # Box-Muller made two: one Gaussian is cached (has_gauss = 1)
     state = ckpt.capture_rng()
-    want = (random.random(), np.random.random(3).tolist(), torch.rand(3).tolist())
+    assert 7 < state["numpy"][2] < 624 and state["numpy"][3] == 1  # position, has_gauss
+    want = (random.random(), np.random.standard_normal(), np.random.random(3).tolist(), torch.rand(3).tolist())
     random.seed(99), np.random.seed(99), torch.manual_seed(99)
     ckpt.restore_rng(state)
-    assert (random.random(), np.random.random(3).tolist(), torch.rand(3).tolist()) == want
+    assert (random.random(), np.random.standard_normal(), np.random.random(3).tolist(), torch.rand(3).tolist()) == want
+
+
+def test_the_cuda_generator_is_captured_only_once_cuda_is_in_use(monkeypatch):
+    marker = torch.tensor([7], dtype=torch.uint8)
+    calls = []
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda: calls.append(1) or marker)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
+    assert "cuda" not in ckpt.capture_rng() and calls == []  # capturing must not start CUDA
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    assert ckpt.capture_rng()["cuda"] is marker
 
 
 def test_the_cuda_generator_is_restored_only_when_saved_and_present(monkeypatch):
