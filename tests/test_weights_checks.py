@@ -183,3 +183,15 @@ def test_strict_load_names_every_kind_of_mismatch_and_loads_nothing():
     half = {k: v.half() for k, v in good.items()}  # another float dtype is converted, not refused
     load_state_dict_strict(module, half, source="src")
     assert all(torch.equal(v, torch.ones_like(v)) and v.dtype == torch.float32 for v in module.state_dict().values())
+
+
+def test_load_directory_checks_format_and_recorded_size_before_the_hash(tmp_path):
+    d = _saved(tmp_path)
+    size = (d / WEIGHTS_NAME).stat().st_size
+    _edit(d, lambda doc: doc["weights"][WEIGHTS_NAME].update(size=size + 1))  # the right sha256, a wrong size
+    with pytest.raises(IntegrityError, match=rf"^{d / WEIGHTS_NAME} is {size} bytes, {d / CONFIG_NAME} records {size + 1}: "
+                                             "truncated or replaced$"):
+        load_directory(d, model_class=SeqJEPA)
+    (d / WEIGHTS_NAME).write_bytes(b"version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 1\n")
+    with pytest.raises(IntegrityError, match=rf"^{d / WEIGHTS_NAME} "):
+        load_directory(d, model_class=SeqJEPA)
