@@ -174,7 +174,8 @@ def test_strict_load_names_every_kind_of_mismatch_and_loads_nothing():
         ({**good, "2.weight": torch.zeros(3, 2)}, r"1 shape mismatch: 2.weight: checkpoint \(3, 2\) vs model \(2, 2\)$"),
         ({}, r"8 missing: 0.weight, 0.bias, 1.weight, 1.bias, 2.weight \(\+3 more\)$"),
         ({k: v for k, v in good.items() if k.startswith(("0.", "1.", "2.", "3.w"))} | {f"x{i}": torch.zeros(1) for i in range(5)},
-         r"1 missing: 3.bias; 5 unexpected: x0, x1, x2, x3, x4$"),
+         r"1 missing: 3.bias; 5 unexpected: x0, x1, x2, x3, x4$"),  # five: all named
+        ({**good, **{f"x{i}": torch.zeros(1) for i in range(6)}}, r"6 unexpected: x0, x1, x2, x3, x4 \(\+1 more\)$"),
     ]
     for state, match in cases:
         with pytest.raises(CheckpointMismatchError, match=r"^src does not fit this model exactly; nothing was loaded. " + match):
