@@ -46,3 +46,16 @@ def test_without_last_pt_the_newest_epoch_file_is_used_and_nothing_is_reported_m
         ckpt.save_checkpoint(tmp_path / f"epoch_{e}.pt", _state(e))
     path, state, skipped = ckpt.find_resumable(tmp_path)
     assert path.name == "epoch_3.pt" and state["epoch"] == 3 and skipped == []
+
+
+def test_a_save_pauses_only_when_the_test_hook_asks(tmp_path, monkeypatch):
+    sleeps = []
+    monkeypatch.setattr(ckpt.time, "sleep", sleeps.append)
+    monkeypatch.delenv(ckpt.SLOW_SAVE_ENV, raising=False)
+    ckpt.save_checkpoint(tmp_path / "a.pt", _state(1))
+    monkeypatch.setenv(ckpt.SLOW_SAVE_ENV, "")
+    ckpt.save_checkpoint(tmp_path / "b.pt", _state(1))
+    assert sleeps == []
+    monkeypatch.setenv(ckpt.SLOW_SAVE_ENV, "0.25")
+    ckpt.save_checkpoint(tmp_path / "c.pt", _state(1))
+    assert sleeps == [0.25]
