@@ -18,6 +18,7 @@ Run::
     python tools/mutation.py ema checkpoint       # some modules
     python tools/mutation.py --list               # the modules and their test selections
     python tools/mutation.py --report-only        # rewrite the report from finished runs
+    python tools/mutation.py model --only 'seqjepa.models.model.x_ema_update_*'   # some mutants (partial)
 
 Scores count ``killed`` and ``timeout`` as detected, over all mutants that ran (``skipped`` and
 ``no tests`` mutants count as survivors: no selected test runs that code).
@@ -114,7 +115,7 @@ def _mutmut(args: list[str], cwd: Path, log=None) -> subprocess.CompletedProcess
                           stdout=log or subprocess.PIPE, stderr=subprocess.STDOUT if log else subprocess.PIPE)
 
 
-def run_module(key: str, force: bool, max_children: int) -> None:
+def run_module(key: str, force: bool, max_children: int, only: list[str] | None = None) -> None:
     files, tests = MODULES[key]
     dest = WORK / key
     done = dest / "done.json"
@@ -128,11 +129,13 @@ def run_module(key: str, force: bool, max_children: int) -> None:
     print(f"[{key}] mutating {', '.join(files)} against {' '.join(tests)}", flush=True)
     start = time.time()
     with open(dest / "mutmut.log", "a") as log:
-        proc = _mutmut(["run", "--max-children", str(max_children)], dest, log)
+        proc = _mutmut(["run", "--max-children", str(max_children), *(only or [])], dest, log)
     results = collect(key)
     results["wall_s"] = round(time.time() - start, 1)
     results["returncode"] = proc.returncode
-    if proc.returncode == 0:
+    if only:
+        results["only"] = only
+    if proc.returncode == 0 and not only:  # a run of some mutants only is reported as partial
         done.write_text(json.dumps(results, indent=1))
     print(f"[{key}] exit {proc.returncode} in {results['wall_s']} s: {results['counts']}", flush=True)
 
@@ -201,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, default=Path(__file__).with_name("mutation-report.md"))
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--only", action="append", metavar="PATTERN",
+                        help="run only the mutants whose names match (mutmut's wildcards), e.g. 'seqjepa.models.model.x_ema_update_*'")
     args = parser.parse_args(argv)
     if args.list:
         for key, (files, tests) in MODULES.items():
@@ -215,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             parser.error('mutmut is not installed: pip install "mutmut>=3.3,<4"')
         for key in args.modules or list(MODULES):
-            run_module(key, args.force, args.max_children)
+            run_module(key, args.force, args.max_children, args.only)
     write_report(args.report)
     return 0
 

@@ -56,7 +56,6 @@ class SeqJEPATrainOutput:
     z: torch.Tensor
 
 
-@torch.no_grad()
 def ema_update_(target: list[torch.Tensor], online: list[torch.Tensor], momentum: float) -> None:
     """In place, for every pair: ``t <- momentum * t + (1 - momentum) * o`` (foreach kernels).
 
@@ -68,8 +67,9 @@ def ema_update_(target: list[torch.Tensor], online: list[torch.Tensor], momentum
     if len(target) != len(online):
         raise ValueError(f"online: expected {len(target)} tensors, one per target tensor, got {len(online)}")
     if target:
-        torch._foreach_mul_(target, momentum)
-        torch._foreach_add_(target, online, alpha=1.0 - momentum)
+        with torch.no_grad():  # a context, not a decorator: mutation testing (mutmut) skips decorated functions
+            torch._foreach_mul_(target, momentum)
+            torch._foreach_add_(target, online, alpha=1.0 - momentum)
 
 
 class ActionEmbedding(nn.Module):
@@ -387,7 +387,6 @@ class SeqJEPA(nn.Module):
         loss = 1.0 - F.cosine_similarity(prediction, target_embedding, dim=1).mean()
         return SeqJEPATrainOutput(loss=loss, prediction=prediction, target_embedding=target_embedding, z_agg=z_agg, z=z)
 
-    @torch.no_grad()
     def update_target(self, momentum: float) -> None:
         """EMA of the encoder's parameters into the target encoder: t <- m t + (1 - m) theta.
 

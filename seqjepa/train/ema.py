@@ -34,7 +34,6 @@ class TargetEMA:
         self.epochs = int(epochs)
         self.momentum = float(base)
 
-    @torch.no_grad()
     def step(self, online: list[torch.Tensor], target: list[torch.Tensor], epoch: int) -> float:
         """Update ``target`` with the held momentum, then set the momentum for ``epoch``; returns the one used."""
         used = self.momentum
