@@ -37,7 +37,7 @@ def test_every_official_key_maps_to_exactly_one_of_ours_and_back():
     mapped = {}
     for key, shape in official:
         if key.startswith(PROBE_PREFIXES):
-            with pytest.raises(KeyError):
+            with pytest.raises(KeyError, match=re.escape(key)):
                 official_to_seqjepa_key(key)
             continue
         target = official_to_seqjepa_key(key)

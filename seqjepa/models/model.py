@@ -21,7 +21,7 @@ from .backbones import create_encoder
 from .config import SeqJEPAConfig
 from .checks import check_actions, check_finite, check_images, check_same_device
 
-__all__ = ["SeqJEPA", "SeqJEPAOutput", "SeqJEPATrainOutput", "ActionEmbedding", "Aggregator", "Predictor"]
+__all__ = ["SeqJEPA", "ema_update_", "SeqJEPAOutput", "SeqJEPATrainOutput", "ActionEmbedding", "Aggregator", "Predictor"]
 
 
 @dataclass
@@ -54,6 +54,22 @@ class SeqJEPATrainOutput:
     target_embedding: torch.Tensor
     z_agg: torch.Tensor
     z: torch.Tensor
+
+
+def ema_update_(target: list[torch.Tensor], online: list[torch.Tensor], momentum: float) -> None:
+    """In place, for every pair: ``t <- momentum * t + (1 - momentum) * o`` (foreach kernels).
+
+    The only EMA arithmetic of seqjepa: :meth:`SeqJEPA.update_target` and the trainer's
+    :class:`seqjepa.train.ema.TargetEMA` both call it, so the two cannot drift apart.
+    """
+    if not 0.0 <= float(momentum) <= 1.0:
+        raise ValueError(f"momentum: expected a value in [0, 1], got {momentum}")
+    if len(target) != len(online):
+        raise ValueError(f"online: expected {len(target)} tensors, one per target tensor, got {len(online)}")
+    if target:
+        with torch.no_grad():  # a context, not a decorator: mutation testing (mutmut) skips decorated functions
+            torch._foreach_mul_(target, momentum)
+            torch._foreach_add_(target, online, alpha=1.0 - momentum)
 
 
 class ActionEmbedding(nn.Module):
@@ -378,20 +394,15 @@ class SeqJEPA(nn.Module):
         loss = 1.0 - F.cosine_similarity(prediction, target_embedding, dim=1).mean()
         return SeqJEPATrainOutput(loss=loss, prediction=prediction, target_embedding=target_embedding, z_agg=z_agg, z=z)
 
-    @torch.no_grad()
     def update_target(self, momentum: float) -> None:
         """EMA of the encoder's parameters into the target encoder: t <- m t + (1 - m) theta.
 
-        BatchNorm running statistics are buffers and stay the target encoder's own.
+        BatchNorm running statistics are buffers and stay the target encoder's own. The arithmetic
+        is :func:`ema_update_`, the one the trainer's :class:`seqjepa.train.ema.TargetEMA` uses too.
         """
         if self.target_encoder is None:
             return
-        if not 0.0 <= float(momentum) <= 1.0:
-            raise ValueError(f"momentum: expected a value in [0, 1], got {momentum}")
-        target = list(self.target_encoder.parameters())
-        online = list(self.encoder.parameters())
-        torch._foreach_mul_(target, momentum)
-        torch._foreach_add_(target, online, alpha=1.0 - momentum)
+        ema_update_(list(self.target_encoder.parameters()), list(self.encoder.parameters()), momentum)
 
     def inference_parameters(self) -> Iterator[tuple[str, torch.Tensor]]:
         """Named tensors of the state dict that inference needs (everything but the target encoder)."""

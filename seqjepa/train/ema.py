@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from ..models.model import ema_update_
 from .schedule import ema_momentum
 
 __all__ = ["TargetEMA"]
@@ -21,8 +22,9 @@ __all__ = ["TargetEMA"]
 class TargetEMA:
     """Holds the current EMA momentum and applies ``target <- m * target + (1 - m) * online``.
 
-    Only parameters are averaged (foreach kernels, no per-tensor Python loop); BatchNorm buffers of
-    the target encoder stay its own, as officially.
+    Only parameters are averaged, with :func:`seqjepa.models.model.ema_update_` (the arithmetic
+    :meth:`SeqJEPA.update_target` uses too); BatchNorm buffers of the target encoder stay its own,
+    as officially.
     """
 
     def __init__(self, base: float, epochs: int) -> None:
@@ -32,13 +34,10 @@ class TargetEMA:
         self.epochs = int(epochs)
         self.momentum = float(base)
 
-    @torch.no_grad()
     def step(self, online: list[torch.Tensor], target: list[torch.Tensor], epoch: int) -> float:
         """Update ``target`` with the held momentum, then set the momentum for ``epoch``; returns the one used."""
         used = self.momentum
-        if target:
-            torch._foreach_mul_(target, used)
-            torch._foreach_add_(target, online, alpha=1.0 - used)
+        ema_update_(target, online, used)
         self.momentum = ema_momentum(epoch, epochs=self.epochs, base=self.base)
         return used
 

@@ -252,13 +252,13 @@ def check_config_against_header(config: SeqJEPAConfig, header: Mapping[str, Any]
     CheckpointMismatchError) naming the config fields behind the first differences.
     """
     stored = {
-        k: (tuple(v.get("shape", ())), str(v.get("dtype", "")).startswith(("F", "BF")))
+        k: (tuple(v.get("shape", ())), _HEADER_DTYPES.get(str(v.get("dtype")), str(v.get("dtype"))))
         for k, v in header.items() if k != "__metadata__" and isinstance(v, Mapping)
     }
     has_target = any(k.startswith("target_encoder.") for k in stored)
     with torch.device("meta"):
         model = model_class(config, with_target_encoder=has_target)
-    expected = {k: (tuple(v.shape), v.is_floating_point()) for k, v in model.state_dict().items()}
+    expected = {k: (tuple(v.shape), str(v.dtype)) for k, v in model.state_dict().items()}
     problems, keys = _mismatches(expected, stored)
     if problems:
         fields = list(dict.fromkeys(names for key in keys for prefix, names in _FIELDS_BY_PREFIX if key.startswith(prefix)))
@@ -268,18 +268,31 @@ def check_config_against_header(config: SeqJEPAConfig, header: Mapping[str, Any]
         )
 
 
+_HEADER_DTYPES = {"F64": "torch.float64", "F32": "torch.float32", "F16": "torch.float16", "BF16": "torch.bfloat16",
+                  "I64": "torch.int64", "I32": "torch.int32", "I16": "torch.int16", "I8": "torch.int8",
+                  "U8": "torch.uint8", "BOOL": "torch.bool"}
+
+
+def _is_float(dtype: str) -> bool:
+    return dtype.startswith(("torch.float", "torch.bfloat"))
+
+
 def _mismatches(
-    expected: Mapping[str, tuple[tuple[int, ...], bool]], stored: Mapping[str, tuple[tuple[int, ...], bool]]
+    expected: Mapping[str, tuple[tuple[int, ...], str]], stored: Mapping[str, tuple[tuple[int, ...], str]]
 ) -> tuple[list[str], list[str]]:
-    """One line per kind of difference (at most five keys each) and the differing keys in model order."""
+    """One line per kind of difference (at most five keys each) and the differing keys in model order.
+
+    Shapes must be equal; dtypes need only agree on floating point vs not (a float16 file loads into
+    a float32 model).
+    """
     missing = [k for k in expected if k not in stored]
     unexpected = [k for k in stored if k not in expected]
     shape = [k for k in expected if k in stored and stored[k][0] != expected[k][0]]
-    kind = [k for k in expected if k in stored and stored[k][1] != expected[k][1]]
+    kind = [k for k in expected if k in stored and _is_float(stored[k][1]) != _is_float(expected[k][1])]
     problems = []
     for label, items, fmt in (
         ("missing", missing, "{}"), ("unexpected", unexpected, "{}"),
-        ("shape mismatch", shape, "{}: checkpoint {} vs model {}"), ("dtype mismatch", kind, "{}: checkpoint float={} vs model float={}"),
+        ("shape mismatch", shape, "{}: checkpoint {} vs model {}"), ("dtype mismatch", kind, "{}: checkpoint {} vs model {}"),
     ):
         if items:
             shown = [fmt.format(k, stored[k][0 if "shape" in label else 1], expected[k][0 if "shape" in label else 1])
@@ -306,8 +319,8 @@ def load_state_dict_strict(module: torch.nn.Module, state: Mapping[str, torch.Te
     """
     own = module.state_dict()
     problems, _ = _mismatches(
-        {k: (tuple(v.shape), v.is_floating_point()) for k, v in own.items()},
-        {k: (tuple(v.shape), v.is_floating_point()) for k, v in state.items()},
+        {k: (tuple(v.shape), str(v.dtype)) for k, v in own.items()},
+        {k: (tuple(v.shape), str(v.dtype)) for k, v in state.items()},
     )
     if problems:
         raise CheckpointMismatchError(

@@ -59,12 +59,24 @@ def test_scaling_quick_writes_plot_and_json(tmp_path, capsys):
     assert all(p["ms"] > 0 and p["peak_mib"] >= 0 for p in points)
 
 
-def test_cuda_script_importable_and_help(capsys):
+def test_cuda_script_importable_and_help(capsys, monkeypatch):
     module = _load("cuda_inference")
     with pytest.raises(SystemExit) as exc:
         module.main(["--help"])
     assert exc.value.code == 0
     assert "--compile" in capsys.readouterr().out
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the no-GPU path, on any machine
+    assert module.main([]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "SUMMARY cuda_inference: skipped (no CUDA device)"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_script_measures_on_a_gpu(capsys):
+    module = _load("cuda_inference")
+    assert module.main(["--batch", "2", "--repeats", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "median ms/batch" in out
+    assert re.search(r"^SUMMARY cuda_inference: .*\[.*checks pass\]", out, re.M), out
 
 
 def test_runner_lists_every_bench_script(capsys):

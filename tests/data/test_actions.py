@@ -134,3 +134,77 @@ def test_numpy_path_equals_torch_path(name):
     np.testing.assert_allclose(out_np, space(torch.from_numpy(lat)).numpy(), atol=1e-12)
     with pytest.raises(ValueError, match="floating"):
         space(lat.astype(np.int64))
+
+
+# ---------------------------------------------------------------- edges found by mutation testing (tools/mutation.py)
+def test_canonical_quaternion_keeps_w_non_negative_in_numpy_and_torch():
+    from seqjepa.models.actions import canonical_quaternion
+
+    q = np.array([[0.1, 0.2, 0.3, -0.9], [0.6, 0.0, 0.8, 0.0], [0.0, 0.6, 0.0, 0.8], [0.5, -0.5, 0.5, 0.5]])
+    want = np.array([[-0.1, -0.2, -0.3, 0.9], [0.6, 0.0, 0.8, 0.0], [0.0, 0.6, 0.0, 0.8], [0.5, -0.5, 0.5, 0.5]])
+    np.testing.assert_array_equal(canonical_quaternion(q), want)  # w = 0 and 0 < w < 1 are left alone
+    got = canonical_quaternion(torch.from_numpy(q))
+    assert isinstance(got, torch.Tensor)
+    np.testing.assert_array_equal(got.numpy(), want)
+
+
+def test_compose_rotations_is_the_ordered_product_scipy_computes():
+    from seqjepa.models.actions import compose_rotations
+
+    steps = Rotation.random(2 * 3, random_state=5).as_quat().reshape(2, 3, 4)
+    got = compose_rotations(torch.from_numpy(steps)).numpy()
+    for n in range(2):
+        r = Rotation.from_quat(steps[n, 0]) * Rotation.from_quat(steps[n, 1]) * Rotation.from_quat(steps[n, 2])
+        np.testing.assert_allclose(np.abs(got[n] @ r.as_quat()), 1.0, atol=1e-9)  # same rotation (q ~ -q)
+    one = compose_rotations(torch.from_numpy(steps[:, :1]))
+    np.testing.assert_array_equal(one.numpy(), steps[:, 0])
+
+
+def test_normalize_across_views_by_hand_for_small_values():
+    from seqjepa.models.actions import normalize_across_views
+
+    p = torch.tensor([[[0.03, 0.0], [0.04, 0.0]]], dtype=torch.float64)  # norms 0.05 and 0 across the 2 views
+    want = torch.tensor([[[0.6, 0.0], [0.8, 0.0]]], dtype=torch.float64)
+    torch.testing.assert_close(normalize_across_views(p), want, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(normalize_across_views(p.numpy()), want.numpy(), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["rotation", "rotation_color", "augmentation", "crop", "jitter", "blur", "saccade"])
+def test_two_views_make_one_action_and_torch_gives_what_numpy_gives(name):
+    space = get_action_space(name)
+    lat = np.random.default_rng(1).uniform(-1, 1, size=(2, 5, space.latent_dim))
+    np_out = space.actions(lat)
+    t_out = space.actions(torch.from_numpy(lat))
+    assert isinstance(np_out, np.ndarray) and isinstance(t_out, torch.Tensor)
+    np.testing.assert_allclose(t_out.numpy(), np_out, rtol=1e-12, atol=1e-12)
+    assert space.actions(lat[:, :2]).shape == (2, 1, space.dim)  # two views: one action
+    lists = space.actions(lat[0, :2].tolist())  # a nested list becomes a tensor
+    # (float32, torch's default dtype for a list: measured max error 1.0e-7)
+    np.testing.assert_allclose(np.asarray(lists), space.actions(lat[0, :2]), rtol=0, atol=1e-6)
+
+
+def test_arguments_are_named_in_errors():
+    space = get_action_space("rotation")
+    with pytest.raises(ValueError, match=r"^latents: expected at least 2 views"):
+        space.actions(np.zeros((1, 7)))
+    with pytest.raises(ValueError, match=r"^latents: expected a tensor or array of numbers, got str"):
+        space.actions("not numbers")
+    with pytest.raises(ValueError, match=r"^latents: expected floating-point values, got dtype torch.int64"):
+        space.actions([[1, 2, 3, 4, 5, 6, 7], [1, 2, 3, 4, 5, 6, 7]])
+    from seqjepa.models.actions import euler_xyz_to_quaternion
+
+    with pytest.raises(ValueError, match=r"^angles: expected floating-point values"):
+        euler_xyz_to_quaternion(np.zeros((2, 3), dtype=np.int64))
+
+
+def test_the_torch_path_is_torch_all_the_way_and_differentiable():
+    """Torch inputs are computed with torch ops (numpy would need .numpy(), which a tensor with grad refuses)."""
+    angles = torch.tensor([[0.3, -0.2, 0.5]], dtype=torch.float64, requires_grad=True)
+    q = euler_xyz_to_quaternion(angles)
+    q[..., 3].sum().backward()
+    # d/d(angle_x) of w = cz cy cx + sz sy sx, by hand
+    ax, ay, az = (0.5 * a for a in (0.3, -0.2, 0.5))
+    want = 0.5 * (-np.cos(az) * np.cos(ay) * np.sin(ax) + np.sin(az) * np.sin(ay) * np.cos(ax))
+    assert angles.grad[0, 0].item() == pytest.approx(want, abs=1e-12)
+    lat = torch.zeros(3, 7, dtype=torch.float64, requires_grad=True)
+    assert get_action_space("rotation").actions(lat).requires_grad

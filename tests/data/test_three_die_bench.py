@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -116,6 +118,42 @@ def test_ood_split_discovers_views(tmp_path, toy_root):
         ThreeDIEBench(ood, "ood", num_views=3, image_size=32, index_root=toy_root, allow_missing_objects=True)
 
 
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_every_label_and_folder_is_the_index_files(toy_root, split):
+    """Item i is the object at row i of {split}_images.npy with the label at row i of {split}_labels.npy."""
+    images = np.load(toy_root / f"{split}_images.npy", allow_pickle=False)
+    labels = np.load(toy_root / f"{split}_labels.npy", allow_pickle=False)
+    assert (labels[:-1] != labels[1:]).any()  # neighbours differ somewhere: a shift by one object would show
+    ds = ThreeDIEBench(toy_root, split, num_views=1, image_size=16)
+    assert len(ds) == len(images) == len(labels)
+    for i, (rel, label) in enumerate(zip(images, labels)):
+        item = ds.load_views(i, [0, 1])
+        assert item["label"].item() == int(label), f"{split} item {i}"
+        want = np.load(toy_root / str(rel).strip("/") / "latent_1.npy").astype(np.float32)
+        np.testing.assert_array_equal(item["latents"][1].numpy(), want)
+    assert ds[-1]["label"].item() == int(labels[-1])
+
+
+def test_ood_objects_dropped_take_their_labels_with_them(tmp_path):
+    """allow_missing_objects drops an object and its label: the later objects keep their own labels."""
+    ood = tmp_path / "ood"
+    make_toy_3diebench(ood, objects=6, views=3, classes=3, size=16, seed=1, workers=1, ood=True, view_ids=[2, 3, 4])
+    images = [str(r).strip("/") for r in np.load(ood / "val_images.npy", allow_pickle=False)]
+    labels = np.load(ood / "val_labels.npy", allow_pickle=False)
+    # remove an object whose label differs from the next one's, so a label left behind shifts the rest
+    k = next(i for i in range(len(labels) - 1) if labels[i] != labels[i + 1])
+    shutil.rmtree(ood / images[k])
+    ds = ThreeDIEBench(ood, "ood", num_views=1, image_size=16, allow_missing_objects=True)
+    assert ds.missing_objects == [images[k]]
+    kept = [i for i in range(len(images)) if i != k]
+    assert len(ds) == len(kept)
+    for j, i in enumerate(kept):
+        item = ds.load_views(j, ds.view_ids(j)[:2])
+        assert item["label"].item() == int(labels[i]), f"item {j} (object {images[i]})"
+        want = np.load(ood / images[i] / f"latent_{ds.view_ids(j)[1]}.npy").astype(np.float32)
+        np.testing.assert_array_equal(item["latents"][1].numpy(), want)
+
+
 # ---------------------------------------------------------------- bad input
 def test_missing_image_file(toy_copy):
     ds = ThreeDIEBench(toy_copy, "train", num_views=5, image_size=32)
@@ -189,3 +227,145 @@ def test_empty_or_missing_root(tmp_path):
 def test_bad_arguments(toy_root, kwargs, match):
     with pytest.raises(ValueError, match=match):
         ThreeDIEBench(toy_root, **kwargs)
+
+
+# ---------------------------------------------------------------- edges found by mutation testing (tools/mutation.py)
+def test_defaults_are_the_official_settings(toy_root):
+    ds = ThreeDIEBench(toy_root)
+    assert (ds.split, ds.num_views, ds.image_size, ds.seed, ds.interpolation) == ("train", 3, 128, 0, "bilinear")
+    assert ds.labels.dtype == np.int64 and ds.num_classes == 3
+    seeded = ThreeDIEBench(toy_root, seed=0)
+    assert [ds.draw_views(i).tolist() for i in range(4)] == [seeded.draw_views(i).tolist() for i in range(4)]
+
+
+def test_num_classes_explicit_or_inferred_from_both_label_files(toy_copy):
+    assert ThreeDIEBench(toy_copy, num_views=1, num_classes=10).num_classes == 10
+    np.save(toy_copy / "val_labels.npy", np.array([0, 5] + [1] * (len(np.load(toy_copy / "val_labels.npy")) - 2)))
+    assert ThreeDIEBench(toy_copy, "train", num_views=1).num_classes == 6  # the val file's 5 counts too
+    with pytest.raises(ValueError, match=r"^num_classes: labels of .*train_labels.npy span 0..2, outside 0..1"):
+        ThreeDIEBench(toy_copy, "train", num_views=1, num_classes=2)  # the largest label must be < num_classes
+    np.save(toy_copy / "val_labels.npy", np.zeros(0, dtype=np.int64))  # an empty label file adds nothing
+    assert ThreeDIEBench(toy_copy, "train", num_views=1).num_classes == 3
+    (toy_copy / "val_labels.npy").write_bytes(b"garbage")
+    with pytest.raises(IntegrityError, match=r"^label file .*val_labels.npy cannot be read as a .npy array"):
+        ThreeDIEBench(toy_copy, "train", num_views=1)
+
+
+def test_index_files_must_be_1d_strings_and_integers(toy_copy):
+    images = np.load(toy_copy / "train_images.npy")
+    labels = np.load(toy_copy / "train_labels.npy")
+    np.save(toy_copy / "train_images.npy", images.reshape(-1, 1))
+    with pytest.raises(IntegrityError, match=r"^index file .*: expected a 1-d array of strings"):
+        ThreeDIEBench(toy_copy)
+    np.save(toy_copy / "train_images.npy", images)
+    np.save(toy_copy / "train_labels.npy", labels.reshape(-1, 1))
+    with pytest.raises(IntegrityError, match=r"^label file .*: expected a 1-d integer array"):
+        ThreeDIEBench(toy_copy)
+    np.save(toy_copy / "train_labels.npy", labels.astype(np.float32))
+    with pytest.raises(IntegrityError, match=r"^label file .*: expected a 1-d integer array"):
+        ThreeDIEBench(toy_copy)
+    np.save(toy_copy / "train_images.npy", images[:0])
+    np.save(toy_copy / "train_labels.npy", labels[:0])
+    with pytest.raises(ValueError, match=r"^index file .*train_images.npy lists no objects"):
+        ThreeDIEBench(toy_copy)
+    np.save(toy_copy / "train_images.npy", images[:1])  # one object is a dataset
+    np.save(toy_copy / "train_labels.npy", labels[:1])
+    assert len(ThreeDIEBench(toy_copy, num_views=1)) == 1
+
+
+def test_missing_index_file_in_a_non_empty_root_is_named(toy_copy, tmp_path):
+    (toy_copy / "train_images.npy").unlink()
+    with pytest.raises(FileNotFoundError, match=r"^index file not found: .*train_images.npy"):
+        ThreeDIEBench(toy_copy)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"^root: .* is empty \(expected train_images.npy"):
+        ThreeDIEBench(tmp_path / "empty")
+
+
+def test_views_per_object_counted_or_given(toy_copy):
+    assert ThreeDIEBench(toy_copy, num_views=1, views_per_object=4).view_ids(0).tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match=r"^views_per_object: expected an integer >= 1"):
+        ThreeDIEBench(toy_copy, num_views=1, views_per_object=0)
+    first = toy_copy / str(np.load(toy_copy / "train_images.npy")[0]).strip("/")
+    for p in first.glob("image_*.jpg"):
+        p.unlink()
+    with pytest.raises(FileNotFoundError, match=r"^no image_<i>.jpg in "):
+        ThreeDIEBench(toy_copy, num_views=1)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(num_views=0), r"^num_views: expected an integer >= 1"),
+    (dict(image_size=0), r"^image_size: expected an integer >= 1"),
+    (dict(mean=(0.5, 0.5)), r"^mean: expected 3 numbers"),
+    (dict(std=(0.1, 0.1)), r"^std: expected 3 numbers"),
+])
+def test_bad_arguments_name_themselves(toy_root, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ThreeDIEBench(toy_root, **kwargs)
+
+
+def test_index_and_draw_arguments(toy_root):
+    ds = ThreeDIEBench(toy_root, num_views=1, image_size=16)
+    n = len(ds)
+    assert ds.load_views(-n, [0, 1])["label"].item() == ds.load_views(0, [0, 1])["label"].item()
+    with pytest.raises(ValueError, match=r"^index: expected an integer, got bool"):
+        ds.load_views(True, [0, 1])
+    with pytest.raises(ValueError, match=r"^num_views: expected an integer >= 1"):
+        ds.draw_views(0, num_views=0)
+
+
+def test_common_latent_files_take_the_fast_reader_and_others_np_load(toy_copy, monkeypatch):
+    import seqjepa.data.three_die_bench as tdb
+
+    ds = ThreeDIEBench(toy_copy, num_views=1, image_size=16)
+    calls = []
+    real = np.load
+    monkeypatch.setattr(tdb.np, "load", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    folder = _folder(ds, 0)
+    want = real(folder / "latent_1.npy")
+    np.testing.assert_array_equal(ds.load_views(0, [0, 1])["latents"][1].numpy(), want.astype(np.float32))
+    assert calls == []  # the npy v1 '<f8' (7,) file is parsed without np.load
+    np.save(folder / "latent_1.npy", want.astype(np.float32))  # any other valid file: np.load, same values
+    np.testing.assert_allclose(ds.load_views(0, [0, 1])["latents"][1].numpy(), want.astype(np.float32), rtol=1e-7)
+    assert len(calls) == 1
+    bad = want.astype(np.float32)
+    bad[2] = np.nan
+    np.save(folder / "latent_1.npy", bad)
+    with pytest.raises(IntegrityError, match=r"latent_1.npy: contains NaN or Inf"):
+        ds.load_views(0, [0, 1])
+
+
+def test_interpolation_reaches_the_decoder(toy_root):
+    ds = ThreeDIEBench(toy_root, num_views=1, image_size=20, interpolation="nearest", fast_decode=False)
+    official = T.Compose([T.Resize((20, 20), interpolation=T.InterpolationMode.NEAREST), T.ToTensor(),
+                          T.Normalize(THREEDIEBENCH_MEAN, THREEDIEBENCH_STD)])
+    ref = official(Image.open(_folder(ds, 0) / "image_0.jpg").convert("RGB"))
+    torch.testing.assert_close(ds.load_views(0, [0, 1])["views"][0], ref, atol=1e-5, rtol=0)
+
+
+def test_val_split_infers_classes_from_the_train_labels_too(toy_copy):
+    labels = np.load(toy_copy / "train_labels.npy")
+    labels[0] = 7
+    np.save(toy_copy / "train_labels.npy", labels)
+    assert ThreeDIEBench(toy_copy, "val", num_views=1).num_classes == 8
+
+
+def test_unreadable_files_are_named_by_kind(toy_copy):
+    ds = ThreeDIEBench(toy_copy, num_views=1, image_size=16)
+    (_folder(ds, 0) / "latent_1.npy").write_bytes(b"garbage, not an array")
+    with pytest.raises(IntegrityError, match=r"^latent file .*latent_1.npy cannot be read as a .npy array"):
+        ds.load_views(0, [0, 1])
+    (toy_copy / "train_labels.npy").write_bytes(b"garbage")
+    with pytest.raises(IntegrityError, match=r"^label file .*train_labels.npy cannot be read as a .npy array"):
+        ThreeDIEBench(toy_copy)
+
+
+def test_index_entries_lose_only_their_slashes(toy_copy):
+    images = np.load(toy_copy / "train_images.npy")
+    first = str(images[0]).strip("/")
+    (toy_copy / first).rename(toy_copy / (first + "X"))  # a name ending in another character than '/'
+    images[0] = f"/{first}X/"
+    np.save(toy_copy / "train_images.npy", images)
+    ds = ThreeDIEBench(toy_copy, num_views=1, image_size=16)
+    assert ds.samples[0] == first + "X"
+    assert ds.load_views(0, [0, 1])["views"].shape == (1, 3, 16, 16)

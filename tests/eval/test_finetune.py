@@ -64,7 +64,7 @@ def test_tampered_weights_are_refused(backbone, tmp_path):
     data = bytearray((tmp_path / "model.safetensors").read_bytes())
     data[-1] ^= 0xFF
     (tmp_path / "model.safetensors").write_bytes(bytes(data))
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError, match="has sha256 [0-9a-f]{64}, expected"):
         load_finetuned(tmp_path)
 
 
@@ -104,12 +104,37 @@ def test_classifier_bad_arguments(backbone):
 
 
 def test_fit_and_evaluate_on_contract_batches_with_an_action_free_backbone():
+    """fit_classifier is one hand-written SGD epoch (no actions fed), evaluate_classifier a hand count."""
+    import copy
+
     from seqjepa.finetune import evaluate_classifier, fit_classifier
 
     torch.manual_seed(0)
     free = SeqJEPA(small_config(action_conditioned=False, learn_action_embedding=False))
     clf = Classifier(free, num_classes=2, on="invariant")
-    batch = {"views": torch.randn(4, 2, 3, 16, 16), "actions": torch.randn(4, 2, 4), "label": torch.tensor([0, 1, 0, 1])}
+    g = torch.Generator().manual_seed(2)
+    batches = [{"views": torch.randn(n, 2, 3, 16, 16, generator=g), "actions": torch.randn(n, 2, 4, generator=g),
+                "label": torch.randint(0, 2, (n,), generator=g)} for n in (4, 2)]
+    ref = copy.deepcopy(clf).train()
+    ref_opt = torch.optim.SGD(ref.param_groups(0.01, 0.01), lr=0.01)
+    losses = []
+    for b in batches:  # the dataset's actions are not fed to an action-free model
+        loss = torch.nn.functional.cross_entropy(ref(b["views"], None), b["label"])
+        ref_opt.zero_grad()
+        loss.backward()
+        ref_opt.step()
+        losses.append(loss.item())
+    want = (4 * losses[0] + 2 * losses[1]) / 6  # the mean over sequences, not over batches
     opt = torch.optim.SGD(clf.param_groups(0.01, 0.01), lr=0.01)
-    assert fit_classifier(clf, [batch], opt) > 0  # the dataset's actions are not fed to an action-free model
-    assert 0.0 <= evaluate_classifier(clf, [batch]) <= 100.0
+    assert fit_classifier(clf, batches, opt) == pytest.approx(want, rel=1e-6)
+    for (name, p), q in zip(clf.named_parameters(), ref.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-6, msg=name)
+    # accuracy: labels made from the model's own predictions with 3 of 8 flipped -> exactly 62.5 %
+    views = torch.randn(8, 2, 3, 16, 16, generator=g)
+    with torch.no_grad():
+        pred = clf.eval()(views, None).argmax(dim=1)
+    labels = pred.clone()
+    labels[:3] = 1 - labels[:3]
+    split = [{"views": views[:5], "actions": torch.zeros(5, 2, 4), "label": labels[:5]},
+             {"views": views[5:], "actions": torch.zeros(3, 2, 4), "label": labels[5:]}]
+    assert evaluate_classifier(clf, split) == pytest.approx(62.5)

@@ -31,9 +31,17 @@ def test_linear_probe_example_extracts_both_splits_and_scores_them(model_dir, tm
     assert ex.main(argv) == 0
     result = json.loads(out.read_text())
     assert (result["train"], result["val"], result["classes"], result["k"]) == (12, 6, 3, 3)
-    assert 0.0 <= result["linear_top1"] <= 100.0 and 0.0 <= result["knn_top1"] <= 100.0
     assert "logistic regression top-1" in capsys.readouterr().out
     train = seqjepa.read_features(feats / "train")
+    val = seqjepa.read_features(feats / "val")
+    # the 3-NN top-1 by hand: cosine similarities, majority vote (a three-way tie goes to the lowest label)
+    xt, xv = (np.asarray(f["z_agg"], dtype=np.float64) for f in (train, val))
+    yt, yv = np.asarray(train["label"]), np.asarray(val["label"])
+    sims = (xv / np.linalg.norm(xv, axis=1, keepdims=True)) @ (xt / np.linalg.norm(xt, axis=1, keepdims=True)).T
+    votes = [np.bincount(yt[np.argsort(-row)[:3]], minlength=3).argmax() for row in sims]
+    assert result["knn_top1"] == pytest.approx(100.0 * np.mean(np.array(votes) == yv))
+    # the linear probe's top-1 is a count over the 6 validation images
+    assert result["linear_top1"] * 6 / 100 == pytest.approx(round(result["linear_top1"] * 6 / 100), abs=1e-9)
     assert train["z_agg"].shape == (12, 40) and train.meta["classes"] == ["3-gon", "4-gon", "5-gon"]
     # a rerun reuses the features on disk
     assert ex.main(argv) == 0

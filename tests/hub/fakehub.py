@@ -164,7 +164,10 @@ class FakeHub:
         if name_is_lfs:
             headers.update({"X-Linked-Etag": f'"{etag}"', "X-Linked-Size": len(data)})
         if method == "GET" and fault is not None and fault["action"] == "tamper":
-            data = bytes([data[0] ^ 0xFF]) + data[1:]
+            at = int(fault.get("at", 0))  # which byte to flip (negative: from the end)
+            data = bytearray(data)
+            data[at] ^= 0xFF
+            data = bytes(data)
         start = 0
         rng = h.headers.get("Range")
         if method == "GET" and rng:

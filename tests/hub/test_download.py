@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -78,16 +80,39 @@ def test_pinned_card_downloads_and_checks_the_pinned_sha(zoo):
     assert read_record(zoo.cache, "toy-pinned", zoo.pinned_commit)["verified_against"] == "card"
 
 
-def test_sha256_mismatch_is_never_deserialized_and_is_removed(zoo, monkeypatch):
+def test_tampered_pinned_safetensors_is_never_deserialized(zoo, deserialized):
+    zoo.hub.add_fault("GET", "model.safetensors", "tamper", at=-10)  # in tensor data: the file still parses
+    with pytest.raises(IntegrityError, match=f"expected {zoo.weights_sha}"):
+        seqjepa.load("toy-pinned")
+    assert deserialized == []
+
+
+@pytest.mark.parametrize("name", ["toy-package", "toy-pinned"])
+def test_weights_damaged_after_download_are_never_deserialized(zoo, deserialized, name):
+    """A package file or a cached download changed on disk later: refused at load time, before deserializing."""
+    seqjepa.load(name)  # the pinned one is now cached
+    if name == "toy-package":
+        path = zoo.cards / "toy-package.safetensors"
+    else:
+        (path,) = zoo.cache.glob("models--someone--pinned/snapshots/*/model.safetensors")
+    path = Path(os.path.realpath(path))
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF  # in tensor data: the file still parses, only the hash tells
+    path.write_bytes(bytes(data))
+    deserialized.clear()
+    with pytest.raises(IntegrityError, match=f"expected {zoo.weights_sha}"):
+        seqjepa.load(name)
+    assert deserialized == []
+
+
+def test_sha256_mismatch_is_never_deserialized_and_is_removed(zoo, monkeypatch, deserialized):
     zoo.hub.add_fault("GET", OFFICIAL_FILE, "tamper")
-    loads = []
-    monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a) or {})
-    with pytest.raises(IntegrityError) as info:
+    with pytest.raises(IntegrityError, match="expected [0-9a-f]{64}: the file is corrupt") as info:
         seqjepa.load("toy-official")
     message = str(info.value)
     good = __import__("hashlib").sha256(zoo.pth).hexdigest()
     assert good in message and "removed" in message
-    assert not loads
+    assert deserialized == []  # no torch.load, safetensors reader or load_state_dict, under any import name
     repo_dir = zoo.cache / ("models--" + OFFICIAL_REPO.replace("/", "--"))
     assert not list((repo_dir / "blobs").iterdir())
     assert not (repo_dir / "snapshots" / zoo.official_commit / OFFICIAL_FILE).exists()

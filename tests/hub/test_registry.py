@@ -75,22 +75,26 @@ def test_unknown_name_suggests():
 
 @pytest.mark.parametrize("bad", ["../etc/passwd", "a/b", "http://evil.example/x", "x;rm -rf", "", "a\nb"])
 def test_malformed_names_are_refused(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(seqjepa.UnknownModelError, match=r"is not a model name \(letters, digits"):
         seqjepa.get_pretrained_cfg(bad).to_dict()
 
 
-@pytest.mark.parametrize("bad", [
-    "hf-hub:", "hf-hub:org", "hf-hub:../x", "hf-hub:org/../x", "hf-hub:org/repo/extra", "hf-hub:https://x.y/z",
-    "hf-hub:org/repo@", "hf-hub:org/repo@../main", "hf-hub:org/re po", "hf-hub:org/repo@a b", "hf-hub:org/repo?x=1",
+@pytest.mark.parametrize("bad, reason", [
+    ("hf-hub:", "expected a Hugging Face repo id"), ("hf-hub:org", "expected a Hugging Face repo id"),
+    ("hf-hub:../x", "expected a Hugging Face repo id"), ("hf-hub:org/../x", "expected a Hugging Face repo id"),
+    ("hf-hub:org/repo/extra", "expected a Hugging Face repo id"), ("hf-hub:https://x.y/z", "URLs are not loaded"),
+    ("hf-hub:org/repo@", "empty revision"), ("hf-hub:org/repo@../main", "expected a branch, tag or 40-hex commit"),
+    ("hf-hub:org/re po", "expected a Hugging Face repo id"), ("hf-hub:org/repo@a b", "expected a branch, tag"),
+    ("hf-hub:org/repo?x=1", "expected a Hugging Face repo id"),
 ])
-def test_malformed_hub_names_are_refused(bad):
-    with pytest.raises(ValueError):
+def test_malformed_hub_names_are_refused(bad, reason):
+    with pytest.raises(ValueError, match=reason):
         seqjepa.load(bad, local_files_only=True)
 
 
 def test_repo_filename_validation():
     for bad in ["/abs", "../x", "a/../b", "a\\b", "c:x", "a//b"]:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="expected a relative file name inside the repository"):
             registry.validate_repo_filename(bad)
     assert registry.validate_repo_filename("sub/model.pth") == "sub/model.pth"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import importlib.util
 import json
 from pathlib import Path
@@ -56,13 +58,22 @@ def test_bench_train_quick_prints_the_ratio(capsys):
     assert "ratio reference/seqjepa:" in capsys.readouterr().out
 
 
-def test_cuda_train_has_a_help_and_reports_no_gpu(capsys):
+def test_cuda_train_has_a_help_and_reports_no_gpu(capsys, monkeypatch):
+    import torch
+
     mod = _module("cuda_train")
     with pytest.raises(SystemExit) as exc:
         mod.main(["--help"])
     assert exc.value.code == 0
-    import torch
+    capsys.readouterr()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the no-GPU path, on any machine
+    assert mod.main(["--steps", "1"]) == 1
+    assert capsys.readouterr().out == "cuda_train: no CUDA device here; nothing measured\n"
 
-    if not torch.cuda.is_available():
-        assert mod.main(["--steps", "1"]) == 1
-        assert "no CUDA device" in capsys.readouterr().out
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_train_measures_steps_on_a_gpu(capsys):
+    mod = _module("cuda_train")
+    assert mod.main(["--batch", "4", "--steps", "2", "--warmup", "1"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.search(r"batch 4 x \(\d+\+1\) views .*: [\d.]+ ms/step, [\d.]+ seq/s", line), line

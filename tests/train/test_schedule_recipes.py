@@ -109,3 +109,14 @@ def test_bad_overrides_and_recipes_are_named():
     with pytest.raises(ValueError, match="unknown recipe"):
         load_recipe("no-such-recipe")
     assert load_recipe("toy-3diebench", ["train.epochs=7"])["train"]["epochs"] == 7
+
+
+@pytest.mark.parametrize("base", [0.0, 1.0])
+def test_target_ema_accepts_the_closed_interval(base):
+    assert TargetEMA(base, 3).momentum == base
+
+
+@pytest.mark.parametrize("base", [-0.01, 1.01, 2.0])
+def test_target_ema_refuses_a_momentum_outside_0_1(base):
+    with pytest.raises(ValueError, match=rf"base: expected a momentum in \[0, 1\], got {base}"):
+        TargetEMA(base, 3)

@@ -1,0 +1,229 @@
+#!/usr/bin/env python
+"""Mutation testing of seqjepa's core modules with mutmut (not part of the README's test command).
+
+Each module is mutated on its own, in a scratch copy of the repository (``.mutation/<module>/``,
+git-ignored), against a targeted test selection, so one module's run is minutes, not hours, and a
+finished module is not run again (rerun the script to resume; ``--force`` reruns). The report
+(``tools/mutation-report.md`` by default) gives per module the score and every surviving mutant,
+each with the reason recorded in ``tools/mutation_equivalent.json`` (an equivalent mutant) or
+flagged ``UNEXPLAINED`` (a missing test: write one that kills it).
+
+Install the tool first (it is not a test dependency)::
+
+    pip install "mutmut>=3.3,<4"
+
+Run::
+
+    python tools/mutation.py                      # every module, resumes finished ones
+    python tools/mutation.py ema checkpoint       # some modules
+    python tools/mutation.py --list               # the modules and their test selections
+    python tools/mutation.py --report-only        # rewrite the report from finished runs
+    python tools/mutation.py model --only 'seqjepa.models.model.x_ema_update_*'   # some mutants (partial)
+
+Scores count ``killed`` and ``timeout`` as detected, over all mutants that ran (``skipped`` and
+``no tests`` mutants count as survivors: no selected test runs that code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+WORK = REPO / ".mutation"
+EQUIVALENT = Path(__file__).with_name("mutation_equivalent.json")
+
+#: module key -> (files to mutate, the tests that are meant to catch their defects), in priority order
+MODULES: dict[str, tuple[list[str], list[str]]] = {
+    "ema": (["seqjepa/train/ema.py"],
+            ["tests/train/test_schedule_recipes.py", "tests/train/test_reference_training.py", "tests/test_model.py"]),
+    "three_die_bench": (["seqjepa/data/three_die_bench.py"], ["tests/data/test_three_die_bench.py"]),
+    "serialization": (["seqjepa/zoo/serialization.py", "seqjepa/zoo/verify.py"],
+                      ["tests/test_io.py", "tests/test_verified_order.py", "tests/test_weights_checks.py",
+                       "tests/reliability/test_verified_reads.py",
+                       "tests/hub/test_download.py", "tests/hub/test_offline.py"]),
+    "checkpoint": (["seqjepa/train/checkpoint.py"],
+                   ["tests/train/test_checkpoint_rng.py", "tests/train/test_checkpoint_files.py", "tests/train/test_resume_faults.py",
+                    "tests/train/test_reference_training.py", "tests/reliability/test_pickles.py"]),
+    "actions": (["seqjepa/models/actions.py"],
+                ["tests/data/test_actions.py", "tests/data/test_augmented.py", "tests/test_model.py"]),
+    "model": (["seqjepa/models/model.py"],
+              ["tests/test_model.py", "tests/test_official_parity.py", "tests/reliability/test_inputs.py"]),
+}
+
+#: Lines that hold nothing but error-message or log text are not mutated: their wording is not the
+#: behaviour under test (the messages that matter are pinned by ``pytest.raises(..., match=...)``),
+#: and mutating every word would triple the run. A line with code besides a message is mutated.
+MESSAGE_ONLY_LINES = [
+    r"""^\s*[rf]?"([^"\\]|\\.)*"\s*[),]*\s*$""",  # a message's continuation line
+    r"""^\s*raise [\w.]+\([rf]?["']""",  # raise SomeError("...": only the text is mutable there
+    r"""^\s*(_logger|logger|log|echo|warnings)\.?\w*\(""",  # logging
+]
+
+STATUS_BY_EXIT_CODE = {  # mirrors mutmut's table, for the summary
+    "killed": "detected", "timeout": "detected", "survived": "survived", "no tests": "survived",
+    "skipped": "survived", "suspicious": "survived", "segfault": "detected", "check was interrupted by user": "not run",
+    "not checked": "not run", "caught by type check": "detected",
+}
+
+
+def _copy_repo(dest: Path) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".mutation", "mutants", ".venv*", "site", "build", "dist")
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("seqjepa", "tests", "weights", "examples", "docs", "benchmarks"):
+        if (REPO / name).exists() and not (dest / name).exists():
+            shutil.copytree(REPO / name, dest / name, ignore=ignore)
+    for name in ("pyproject.toml", "README.md", "mkdocs.yml", "hubconf.py"):
+        if (REPO / name).exists():
+            shutil.copy2(REPO / name, dest / name)
+
+
+def _setup_cfg(files: list[str], tests: list[str]) -> str:
+    def lines(items):
+        return "\n".join(f"    {x}" for x in items)
+
+    return (
+        "[mutmut]\n"
+        "source_paths =\n    seqjepa\n"
+        f"only_mutate =\n{lines(files)}\n"
+        f"pytest_add_cli_args_test_selection =\n{lines(tests)}\n"
+        "pytest_add_cli_args =\n    -p\n    no:cacheprovider\n    -q\n"
+        "also_copy =\n    weights\n    examples\n    docs\n    benchmarks\n    hubconf.py\n    mkdocs.yml\n    README.md\n"
+        "process_isolation = forkserver\n"
+        "timeout_multiplier = 5.0\n"
+        "timeout_constant = 20.0\n"
+        "use_git_change_detection = false\n"
+        "do_not_mutate_patterns =\n" + "\n".join(f"    {x}" for x in MESSAGE_ONLY_LINES) + "\n"
+    )
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the scratch copy must be what is imported
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false", HF_HUB_OFFLINE="1")
+    return env
+
+
+def _mutmut(args: list[str], cwd: Path, log=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mutmut", *args], cwd=cwd, env=_env(), text=True,
+                          stdout=log or subprocess.PIPE, stderr=subprocess.STDOUT if log else subprocess.PIPE)
+
+
+def run_module(key: str, force: bool, max_children: int, only: list[str] | None = None) -> None:
+    files, tests = MODULES[key]
+    dest = WORK / key
+    done = dest / "done.json"
+    if done.exists() and not force:
+        print(f"[{key}] finished earlier ({done}); --force reruns it")
+        return
+    if force and dest.exists():
+        shutil.rmtree(dest)
+    _copy_repo(dest)
+    (dest / "setup.cfg").write_text(_setup_cfg(files, tests))
+    print(f"[{key}] mutating {', '.join(files)} against {' '.join(tests)}", flush=True)
+    start = time.time()
+    with open(dest / "mutmut.log", "a") as log:
+        proc = _mutmut(["run", "--max-children", str(max_children), *(only or [])], dest, log)
+    results = collect(key)
+    results["wall_s"] = round(time.time() - start, 1)
+    results["returncode"] = proc.returncode
+    if only:
+        results["only"] = only
+    if proc.returncode == 0 and not only:  # a run of some mutants only is reported as partial
+        done.write_text(json.dumps(results, indent=1))
+    print(f"[{key}] exit {proc.returncode} in {results['wall_s']} s: {results['counts']}", flush=True)
+
+
+def collect(key: str) -> dict:
+    dest = WORK / key
+    proc = _mutmut(["results", "--all", "true"], dest)
+    statuses: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        m = re.match(r"\s+(\S+): (.+)$", line)
+        if m:
+            statuses[m.group(1)] = m.group(2).strip()
+    counts: dict[str, int] = {}
+    for status in statuses.values():
+        counts[status] = counts.get(status, 0) + 1
+    survivors = {}
+    for name, status in sorted(statuses.items()):
+        if STATUS_BY_EXIT_CODE.get(status, "survived") == "survived":
+            diff = _mutmut(["show", name], dest).stdout
+            survivors[name] = {"status": status, "diff": "\n".join(diff.splitlines()[1:])}
+    return {"module": key, "files": MODULES[key][0], "tests": MODULES[key][1], "counts": counts, "survivors": survivors}
+
+
+def write_report(path: Path) -> None:
+    equivalent = json.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
+    out = ["# Mutation report", "", "Written by `tools/mutation.py` (mutmut). Detected = killed + timeout; the score is",
+           "detected / mutants run. Survivors are listed with the reason they are equivalent (from",
+           "`tools/mutation_equivalent.json`) or as UNEXPLAINED.", "",
+           "| module | files | mutants | detected | survived | score | unexplained | wall time |",
+           "|---|---|---|---|---|---|---|---|"]
+    details = []
+    for key in MODULES:
+        done = WORK / key / "done.json"
+        if done.exists():
+            r = json.loads(done.read_text())
+        elif (WORK / key / "mutants").is_dir():  # stopped part-way: report what ran, say so
+            r = collect(key)
+            r["wall_s"], r["partial"] = 0.0, True
+        else:
+            out.append(f"| {key} | {', '.join(MODULES[key][0])} | not run | | | | | |")
+            continue
+        if r.get("partial"):
+            not_run = sum(v for s, v in r["counts"].items() if STATUS_BY_EXIT_CODE.get(s) == "not run")
+            r["files"] = [*r["files"], f"(partial: {not_run} mutants not run)"]
+        total = sum(v for s, v in r["counts"].items() if STATUS_BY_EXIT_CODE.get(s) != "not run")
+        detected = sum(v for s, v in r["counts"].items() if STATUS_BY_EXIT_CODE.get(s) == "detected")
+        unexplained = [n for n in r["survivors"] if n not in equivalent]
+        score = f"{100.0 * detected / total:.1f} %" if total else "n/a"
+        out.append(f"| {key} | {', '.join(r['files'])} | {total} | {detected} | {total - detected} | {score} | "
+                   f"{len(unexplained)} | {r['wall_s']:.0f} s |")
+        details += [f"## {key}", "", f"Tests: `{' '.join(r['tests'])}`", ""]
+        if not r["survivors"]:
+            details += ["No survivors.", ""]
+        for name, s in r["survivors"].items():
+            reason = equivalent.get(name, "UNEXPLAINED")
+            details += [f"### `{name}` ({s['status']})", "", f"Reason: {reason}", "", "```diff", s["diff"].strip(), "```", ""]
+    path.write_text("\n".join(out + [""] + details) + "\n")
+    print(f"report: {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("modules", nargs="*", help=f"modules to run (default all): {', '.join(MODULES)}")
+    parser.add_argument("--force", action="store_true", help="rerun modules that finished earlier")
+    parser.add_argument("--max-children", type=int, default=2, help="parallel mutant runs (default 2)")
+    parser.add_argument("--report", type=Path, default=Path(__file__).with_name("mutation-report.md"))
+    parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("--only", action="append", metavar="PATTERN",
+                        help="run only the mutants whose names match (mutmut's wildcards), e.g. 'seqjepa.models.model.x_ema_update_*'")
+    args = parser.parse_args(argv)
+    if args.list:
+        for key, (files, tests) in MODULES.items():
+            print(f"{key}: {' '.join(files)}  <-  {' '.join(tests)}")
+        return 0
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        parser.error(f"unknown modules {unknown}; choose from {', '.join(MODULES)}")
+    if not args.report_only:
+        try:
+            import mutmut  # noqa: F401
+        except ImportError:
+            parser.error('mutmut is not installed: pip install "mutmut>=3.3,<4"')
+        for key in args.modules or list(MODULES):
+            run_module(key, args.force, args.max_children, args.only)
+    write_report(args.report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
