@@ -166,6 +166,17 @@ def test_both_ema_entry_points_match_one_hand_written_reference(model, entry):
         model.update_target(1.5)
 
 
+def test_ema_momentum_0_copies_the_online_encoder_and_1_keeps_the_target(model):
+    with torch.no_grad():
+        for p in model.encoder.parameters():
+            p.add_(1.0)
+    before = [p.clone() for p in model.target_encoder.parameters()]
+    model.update_target(1.0)
+    assert all(torch.equal(p, b) for p, b in zip(model.target_encoder.parameters(), before))
+    model.update_target(0.0)
+    assert all(torch.equal(t, o) for t, o in zip(model.target_encoder.parameters(), model.encoder.parameters()))
+
+
 def test_training_forward_loss_and_gradients(model):
     model.train()
     views, actions = _views(m=3)

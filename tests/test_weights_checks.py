@@ -196,3 +196,26 @@ def test_load_directory_checks_format_and_recorded_size_before_the_hash(tmp_path
     (d / WEIGHTS_NAME).write_bytes(b"version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 1\n")
     with pytest.raises(IntegrityError, match=rf"^{d / WEIGHTS_NAME} "):
         load_directory(d, model_class=SeqJEPA)
+
+
+def test_save_pretrained_writes_what_it_is_given_and_can_write_again(tmp_path):
+    from safetensors import safe_open
+
+    from seqjepa.zoo.serialization import CARD_NAME, save_pretrained
+
+    model = SeqJEPA(small_config())
+    out = tmp_path / "m"
+    assert save_pretrained(model, out, metadata={"run": "r1"}, card="# my card\n") == str(out)
+    doc = json.loads((out / CONFIG_NAME).read_text())
+    assert doc["library"] == "seqjepa" and doc["metadata"] == {"run": "r1"}
+    assert (out / CARD_NAME).read_text() == "# my card\n"
+    with safe_open(str(out / WEIGHTS_NAME), "pt") as f:
+        assert f.metadata() == {"format": "pt", "library": "seqjepa"}
+    save_pretrained(model, out)  # into the existing directory: overwritten, no error
+    assert "metadata" not in json.loads((out / CONFIG_NAME).read_text())
+    assert str(out / WEIGHTS_NAME) in str(pytest.raises(CheckpointMismatchError, load_directory, _corrupt_config(out), model_class=SeqJEPA).value)
+
+
+def _corrupt_config(d):
+    _edit(d, lambda doc: doc["model"].update(predictor_hidden=64))  # the weights no longer fit: the error names them
+    return d

@@ -59,3 +59,25 @@ def test_a_save_pauses_only_when_the_test_hook_asks(tmp_path, monkeypatch):
     monkeypatch.setenv(ckpt.SLOW_SAVE_ENV, "0.25")
     ckpt.save_checkpoint(tmp_path / "c.pt", _state(1))
     assert sleeps == [0.25]
+
+
+@pytest.mark.parametrize("error, code, reason", [
+    (OSError(28, "No space left on device"), 28, "the disk is full"),
+    (OSError(13, "Permission denied"), 13, "Permission denied"),
+    (OSError("no errno here"), 5, "no errno here"),  # EIO when the OS gave no number
+])
+def test_a_failed_write_says_why_and_keeps_its_errno(tmp_path, monkeypatch, error, code, reason):
+    from contextlib import contextmanager
+
+    from seqjepa.train import CheckpointSaveError
+
+    @contextmanager
+    def failing_open(path, mode="wb"):
+        raise error
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(ckpt, "atomic_open", failing_open)
+    with pytest.raises(CheckpointSaveError, match=rf"^\[Errno {code}\] could not write checkpoint {tmp_path / 'last.pt'}: {reason}; "
+                                                  rf"nothing already saved was changed \(the previous checkpoints in {tmp_path} are intact\)$") as info:
+        ckpt.save_checkpoint(tmp_path / "last.pt", _state(1))
+    assert info.value.errno == code
