@@ -26,7 +26,7 @@ __all__ = [
     "sha256_file",
     "sha256_bytes",
     "verify_sha256",
-    "read_verified",
+    "sha256_mismatch",
     "check_safetensors_file",
     "check_safetensors_bytes",
     "require_regular_file",
@@ -136,8 +136,9 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _mismatch(where: str, actual: str, expected: str, what: str) -> IntegrityError:
-    return IntegrityError(
+def sha256_mismatch(what: str, where: str, actual: str, expected: str) -> str:
+    """The one wording of a failed sha256 check: what and where, both hashes, and what it means."""
+    return (
         f"{what} {where} has sha256 {actual}, expected {expected.lower()}: "
         "the file is corrupt, truncated or not the one that was pinned"
     )
@@ -147,26 +148,8 @@ def verify_sha256(path: PathLike, expected: str, *, what: str = "file") -> str:
     """Raise :class:`IntegrityError` with both hashes unless ``path`` hashes to ``expected``."""
     actual = sha256_file(path)
     if actual.lower() != expected.lower():
-        raise _mismatch(os.fspath(path), actual, expected, what)
+        raise IntegrityError(sha256_mismatch(what, os.fspath(path), actual, expected))
     return actual
-
-
-def read_verified(
-    path: PathLike, *, sha256: Optional[str] = None, size: Optional[int] = None, what: str = "file"
-) -> tuple[bytes, str]:
-    """Read ``path`` once and check its size and sha256; returns ``(bytes, sha256)``.
-
-    The caller deserializes the returned bytes, never the path again.
-    """
-    p = Path(path)
-    with open(p, "rb") as fh:
-        data = fh.read()
-    if size is not None and len(data) != size:
-        raise IntegrityError(f"{what} {p} is {len(data)} bytes, expected {size} (truncated or replaced)")
-    actual = sha256_bytes(data)
-    if sha256 and actual != sha256.lower():
-        raise _mismatch(str(p), actual, sha256, what)
-    return data, actual
 
 
 def require_regular_file(path: PathLike, *, why: str) -> None:

@@ -22,7 +22,7 @@ import torch
 
 from ..errors import CheckpointMismatchError, ConfigError, IntegrityError, UnsafeCheckpointError
 from ..models.config import THREEDIEBENCH_MEAN, THREEDIEBENCH_STD, SeqJEPAConfig
-from ..utils.files import LFS_POINTER_PREFIX, sha256_bytes
+from ..utils.files import LFS_POINTER_PREFIX, sha256_bytes, sha256_mismatch
 from .serialization import model_from_state_dict, write_model_directory
 
 __all__ = [
@@ -365,10 +365,7 @@ def read_official_checkpoint(
     _check_checkpoint_bytes(data, p)
     digest = sha256_bytes(data)
     if expected_sha256 and digest != expected_sha256.lower():
-        raise IntegrityError(
-            f"official checkpoint {p} has sha256 {digest}, expected {expected_sha256.lower()}: "
-            "the file is corrupt, truncated or not the one that was pinned"
-        )
+        raise IntegrityError(sha256_mismatch("official checkpoint", str(p), digest, expected_sha256))
     payload = _safe_torch_load(data, p)
     if isinstance(payload, Mapping) and "model" in payload:
         state, args = payload["model"], payload.get("args")

@@ -24,7 +24,7 @@ from safetensors.torch import save as save_safetensors_bytes
 
 from ..errors import CheckpointMismatchError, ConfigError, ConfigWeightsMismatchError, IntegrityError, WeightsNotAvailableError
 from ..models.config import SeqJEPAConfig
-from ..utils.files import atomic_write_bytes, atomic_write_text, check_safetensors_bytes, require_regular_file, sha256_bytes
+from ..utils.files import atomic_write_bytes, atomic_write_text, check_safetensors_bytes, require_regular_file, sha256_bytes, sha256_mismatch
 from ..version import __version__
 from .model_card import render_model_card
 
@@ -196,10 +196,7 @@ def load_directory(
     want = expected_sha256 or recorded.get("sha256")
     actual = sha256_bytes(data)
     if want and actual != want.lower():
-        raise IntegrityError(
-            f"weights {weights_path} has sha256 {actual}, expected {want.lower()}: "
-            "the file is corrupt, truncated or not the one that was pinned"
-        )
+        raise IntegrityError(sha256_mismatch("weights", str(weights_path), actual, want))
     return load_weights_bytes(data, config, model_class=model_class, source=str(weights_path), device=device, dtype=dtype)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from ..errors import IntegrityError, UnverifiedWeightsWarning
-from ..utils.files import check_safetensors_bytes, sha256_bytes
+from ..utils.files import check_safetensors_bytes, sha256_bytes, sha256_mismatch
 from ._cache import remove_cached_file
 
 __all__ = ["VerifiedFile", "verify_file", "verify_weights_file", "blob_sha256", "git_blob_sha1"]
@@ -61,10 +61,7 @@ def verify_file(
         problem = f"{what} {path} is {len(data)} bytes, expected {expected['size']} (truncated or replaced)"
     actual = sha256_bytes(data)
     if problem is None and expected.get("sha256") and actual != expected["sha256"].lower():
-        problem = (
-            f"{what} {path} has sha256 {actual}, expected {expected['sha256'].lower()}: "
-            "the file is corrupt, truncated or not the one that was pinned"
-        )
+        problem = sha256_mismatch(what, str(path), actual, expected["sha256"])
     if problem is None and not expected.get("sha256") and expected.get("git_sha1"):
         blob = git_blob_sha1(data)
         if blob != expected["git_sha1"].lower():
