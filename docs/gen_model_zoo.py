@@ -98,13 +98,27 @@ def _pinned(card: Mapping[str, Any]) -> str:
     return "not yet"
 
 
+def _value(entry: Mapping[str, Any]) -> str:
+    """``value ± spread (n data seeds; untrained floor f ± s)`` with the parts the row has."""
+    text = str(entry.get("value"))
+    if entry.get("spread") is not None:
+        text += f" ± {entry['spread']}"
+    extra = []
+    if entry.get("seeds") is not None:
+        extra.append(f"{entry['seeds']} data seeds")
+    if entry.get("floor") is not None:
+        floor = str(entry["floor"]) + (f" ± {entry['floor_spread']}" if entry.get("floor_spread") is not None else "")
+        extra.append(f"untrained floor {floor}")
+    return text + (f" ({'; '.join(extra)})" if extra else "")
+
+
 def _metric_rows(entries: Any) -> list[str]:
     rows = []
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, Mapping):
             continue
         rows.append(
-            f"| {_cell(entry.get('metric'))} | {_cell(entry.get('value'))} | {_cell(entry.get('setting'))} | "
+            f"| {_cell(entry.get('metric'))} | {_cell(_value(entry))} | {_cell(entry.get('setting'))} | "
             f"{_cell(entry.get('source') or entry.get('how') or entry.get('protocol'))} |"
         )
     return rows

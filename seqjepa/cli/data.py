@@ -9,7 +9,7 @@ import time
 # literal copies of seqjepa.data.synthetic's LIGHT_COLORS / FACE_COLORS: importing it here would load all of
 # seqjepa.data (about a second) whenever any seqjepa command builds its parser; a test keeps them equal
 LIGHT_COLORS = ("3diebench", "white")
-FACE_COLORS = ("random", "canonical", "class-hue")
+FACE_COLORS = ("random", "canonical", "class-hue", "independent")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,8 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--face-colors", choices=FACE_COLORS, default="random",
-        help="random colours per object (default), the same colour for face k of every object (canonical), "
-        "or one hue band per class shaded by the face's direction in object coordinates (class-hue)",
+        help="random colours per object with evenly spread hues (default), every face's colour drawn on its own "
+        "(independent: colours name neither class nor pose), the same colour for face k of every object "
+        "(canonical), or one hue band per class shaded by the face's direction in object coordinates (class-hue)",
     )
     p.add_argument(
         "--max-angle", type=float, default=90.0, metavar="DEGREES",

@@ -10,6 +10,7 @@ from SIE's ``data/README.md``)::
     ROOT/{train,val}_images.npy              '/<synset>/<obj_id>/' strings (leading '/', as in the real index)
     ROOT/{train,val}_labels.npy              int64: index of the synset in the sorted synset list
     ROOT/synsets.json                        (extra, not in the real dataset) synset -> shape name
+    ROOT/toy.json                            (extra) the settings that rendered it: seed, scene, sizes
 
 Each class is a distinct solid (cube, tetrahedron, octahedron, elongated prism, pyramid, L-shape,
 hexagonal prism, wedge); every object draws its own proportions and one color per face, so objects
@@ -44,11 +45,14 @@ from PIL import Image
 
 from ..utils.files import check_replaceable, mark_output, remove_output
 from ..utils.log import progress
+from ..version import __version__
 
 _OUTPUT_KIND = "toy-3diebench"
+#: the settings a toy data set was rendered with, beside its index files
+TOY_SETTINGS_FILE = "toy.json"
 
 __all__ = ["make_toy_3diebench", "SHAPE_CLASSES", "Mesh", "make_mesh", "render_view", "sample_latents", "ToyDatasetInfo",
-           "DEFAULT_MAX_ANGLE"]
+           "DEFAULT_MAX_ANGLE", "TOY_SETTINGS_FILE", "read_toy_settings"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -136,12 +140,16 @@ def _shape_parts(name: str, rng: np.random.Generator) -> list:
     raise ValueError(f"shape: expected one of {SHAPE_CLASSES}, got {name!r}")
 
 
-FACE_COLORS = ("random", "canonical", "class-hue")
+FACE_COLORS = ("random", "canonical", "class-hue", "independent")
 
 
 def make_mesh(name: str, rng: np.random.Generator, *, face_colors: str = "random") -> Mesh:
     """One random object of shape class ``name``: proportions and per-face colors from ``rng``.
 
+    ``face_colors="independent"`` draws hue, saturation and value of every face independently and
+    uniformly: unlike ``"random"``, whose hues are evenly spread over the circle (so their spacing
+    gives away how many faces, hence which class, an object has), nothing about the colours depends
+    on the class or on the pose.
     ``face_colors="canonical"`` colours face k of every object alike (the proportions still vary).
     ``face_colors="class-hue"`` gives every class its own hue band and shades each face within it by
     the face's direction in object coordinates, the same way for every class: the class can be told
@@ -175,6 +183,10 @@ def make_mesh(name: str, rng: np.random.Generator, *, face_colors: str = "random
     rng.shuffle(hues)
     sat = rng.uniform(0.45, 0.9, face_count)
     val = rng.uniform(0.6, 0.95, face_count)
+    if face_colors == "independent":
+        hues = rng.uniform(0.0, 1.0, face_count)
+        sat = rng.uniform(0.45, 0.9, face_count)
+        val = rng.uniform(0.6, 0.95, face_count)
     if face_colors == "canonical":
         # face k has the same colour on every object: a single view then shows the absolute pose
         hues = (np.arange(face_count) * 0.618034) % 1.0
@@ -451,7 +463,10 @@ def make_toy_3diebench(
             draws it; ``"white"``: a white light (latent[6] is written as 0), so that face colours
             match across views. The shipped default model is trained on white-light data: with
             coloured light a small model trained for minutes on a CPU learns no pose at all.
-        face_colors: ``"random"`` (default): every object draws its own face colours; ``"canonical"``:
+        face_colors: ``"random"`` (default): every object draws its own face colours, hues evenly
+            spread around the circle; ``"independent"``: every face of every object draws its colour
+            on its own, so colours name neither the class nor the pose (the shipped default model's
+            scene: an untrained network reads almost nothing from it); ``"canonical"``:
             face k has the same colour on every object, so one view shows the absolute pose;
             ``"class-hue"``: the hue names the class and the shade within it shows the face's direction
             in object coordinates, so that recognising the class needs no pose features.
@@ -515,6 +530,13 @@ def make_toy_3diebench(
         (tmp / "synsets.json").write_text(
             json.dumps({s: SHAPE_CLASSES[k] for k, s in enumerate(synsets)}, indent=1) + "\n", encoding="utf-8"
         )
+        settings = {
+            "generator": "seqjepa.data.make_toy_3diebench", "seqjepa_version": __version__, "seed": seed,
+            "objects": objects, "views": views, "classes": classes, "size": size, "val_fraction": val_fraction,
+            "ood": ood, "view_ids": ids, "jpeg_quality": jpeg_quality, "light_color": light_color,
+            "face_colors": face_colors, "max_angle": float(max_angle),
+        }
+        (tmp / TOY_SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n", encoding="utf-8")
         mark_output(tmp, kind=_OUTPUT_KIND)
         if out.exists():
             remove_output(out, what="out_dir", kind=_OUTPUT_KIND)
@@ -523,6 +545,18 @@ def make_toy_3diebench(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return ToyDatasetInfo(out, synsets, list(SHAPE_CLASSES[:classes]), len(train), len(val), views, size)
+
+
+def read_toy_settings(root: PathLike) -> Optional[dict]:
+    """The settings a toy data set under ``root`` was rendered with, or None for other data (the real 3DIEBench)."""
+    path = Path(root) / TOY_SETTINGS_FILE
+    if not path.is_file():
+        return None
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return settings if isinstance(settings, dict) and settings.get("generator") == "seqjepa.data.make_toy_3diebench" else None
 
 
 def _split(plan, classes: int, val_fraction: float, seed: int):

@@ -31,6 +31,7 @@ from ..models.config import THREEDIEBENCH_MEAN, THREEDIEBENCH_STD
 from ..errors import IntegrityError
 from ._images import PIL_INTERPOLATION, load_rgb, to_normalized_tensor
 from ._sources import channel_triplet, positive_int
+from ..utils.log import progress
 
 __all__ = ["ThreeDIEBench", "THREEDIEBENCH_MEAN", "THREEDIEBENCH_STD", "LATENT_DIM"]
 
@@ -70,6 +71,11 @@ class ThreeDIEBench(Dataset):
         index_root: where to find the index files for ``split="ood"`` when ``root`` has none.
         allow_missing_objects: for ``"ood"`` only: drop objects of the index that have no folder
             (listed in ``missing_objects``) instead of raising.
+        in_memory: decode every view of the split once, at construction, into one uint8 array
+            (resized to ``image_size``) and keep the latents beside it; items are then cut from memory
+            with no file access, and are identical to the ones read from disk. For small data sets
+            (the 32-px toy set: 1,280 objects x 20 views is 79 MB); a split that would take more than
+            half of the machine's memory is refused.
     """
 
     def __init__(
@@ -89,6 +95,7 @@ class ThreeDIEBench(Dataset):
         num_classes: Optional[int] = None,
         index_root: Optional[PathLike] = None,
         allow_missing_objects: bool = False,
+        in_memory: bool = False,
     ) -> None:
         self.root = Path(root)
         self._root_str = os.fspath(self.root)
@@ -147,6 +154,10 @@ class ThreeDIEBench(Dataset):
                     f"num_views: M={self.num_views} needs M+1={self.num_views + 1} distinct views per object, "
                     f"but objects have {len(self._view_ids)} views"
                 )
+        if not isinstance(in_memory, bool):
+            raise ValueError(f"in_memory: expected True or False, got {in_memory!r}")
+        self.in_memory = in_memory
+        self._memory: Optional[_DecodedSplit] = _DecodedSplit.decode(self) if in_memory else None
 
     # ------------------------------------------------------------------ contract
     @property
@@ -196,13 +207,10 @@ class ThreeDIEBench(Dataset):
             raise ValueError(f"view_ids: expected at least 2 view ids (observations + target), got {list(view_ids)}")
         if len(set(ids)) != len(ids):
             raise ValueError(f"view_ids: expected distinct view ids, got {ids}")
-        folder = os.path.join(self._root_str, self.samples[index])
-        images = [
-            load_rgb(os.path.join(folder, f"image_{v}.jpg"), self.image_size, interpolation=self.interpolation,
-                     draft=self.fast_decode)
-            for v in ids
-        ]
-        latents64 = np.stack([_load_latent(os.path.join(folder, f"latent_{v}.npy")) for v in ids])
+        if self._memory is not None:
+            images, latents64 = self._memory.views(self, index, ids)
+        else:
+            images, latents64 = self._read_views(index, ids)
         pixels = to_normalized_tensor(images, self.mean, self.std)
         actions = torch.from_numpy(self.action_space(latents64)).to(torch.float32)
         return {
@@ -212,6 +220,15 @@ class ThreeDIEBench(Dataset):
             "label": torch.tensor(int(self.labels[index]), dtype=torch.int64),
             "latents": torch.from_numpy(latents64).to(torch.float32),
         }
+
+    def _read_views(self, index: int, ids: Sequence[int]) -> "tuple[list[np.ndarray], np.ndarray]":
+        folder = os.path.join(self._root_str, self.samples[index])
+        images = [
+            load_rgb(os.path.join(folder, f"image_{v}.jpg"), self.image_size, interpolation=self.interpolation,
+                     draft=self.fast_decode)
+            for v in ids
+        ]
+        return images, np.stack([_load_latent(os.path.join(folder, f"latent_{v}.npy")) for v in ids])
 
     # ------------------------------------------------------------------ helpers
     def _check_index(self, index: int) -> int:
@@ -247,6 +264,54 @@ class ThreeDIEBench(Dataset):
         self.samples = [self.samples[k] for k in keep]
         self.labels = self.labels[keep]
         self._per_object_views = views
+
+
+class _DecodedSplit:
+    """Every view of a split, decoded once: ``pixels`` (total views, S, S, 3) uint8 and ``latents`` (total views, 7).
+
+    Object ``k``'s views occupy rows ``offsets[k] : offsets[k + 1]``, in the order of ``view_ids(k)``.
+    One contiguous array (not one per object) so DataLoader workers share it copy-on-write.
+    """
+
+    def __init__(self, pixels: np.ndarray, latents: np.ndarray, offsets: np.ndarray) -> None:
+        self.pixels, self.latents, self.offsets = pixels, latents, offsets
+
+    @classmethod
+    def decode(cls, ds: "ThreeDIEBench") -> "_DecodedSplit":
+        counts = np.array([len(ds.view_ids(k)) for k in range(len(ds))], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        total = int(offsets[-1])
+        nbytes = total * ds.image_size * ds.image_size * 3
+        budget = _physical_memory() // 2
+        if budget and nbytes > budget:
+            raise ValueError(
+                f"in_memory: the {ds.split} split decodes to {nbytes / 2**30:.1f} GiB ({total} views at "
+                f"{ds.image_size} px), more than half of this machine's memory ({budget / 2**30:.1f} GiB); "
+                "read it from disk (in_memory=False)"
+            )
+        pixels = np.empty((total, ds.image_size, ds.image_size, 3), dtype=np.uint8)
+        latents = np.empty((total, LATENT_DIM), dtype=np.float64)
+        for k in progress(range(len(ds)), desc=f"decoding {ds.split} split", unit="obj"):
+            images, lat = ds._read_views(k, ds.view_ids(k))
+            pixels[offsets[k]:offsets[k + 1]] = np.stack(images)
+            latents[offsets[k]:offsets[k + 1]] = lat
+        return cls(pixels, latents, offsets)
+
+    def views(self, ds: "ThreeDIEBench", index: int, ids: Sequence[int]) -> "tuple[list[np.ndarray], np.ndarray]":
+        available = ds.view_ids(index)
+        pos = np.searchsorted(available, ids)
+        bad = [v for v, p in zip(ids, pos) if p >= len(available) or available[p] != v]
+        if bad:
+            raise ValueError(f"view_ids: object {ds.samples[index]} has no view(s) {bad} (it has {available.tolist()})")
+        rows = self.offsets[index] + pos
+        return list(self.pixels[rows]), self.latents[rows]
+
+
+def _physical_memory() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # not POSIX: no limit can be computed
+        return 0
 
 
 def _load_npy(path: Path, what: str) -> np.ndarray:

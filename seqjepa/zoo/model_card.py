@@ -79,5 +79,5 @@ def card_metadata(card: "ModelCard") -> dict[str, Any]:
     for row in card.reported:
         metrics[f"{row.metric} ({row.setting}), paper"] = f"{row.value} [{row.source}]"
     for row in card.measured:
-        metrics[f"{row.metric} ({row.setting}), measured"] = f"{row.value} [{row.source}]"
+        metrics[f"{row.metric} ({row.setting}), measured"] = f"{row.describe()} [{row.source}]"
     return {"name": card.name, "description": card.description, "license": card.license, "metrics": metrics}

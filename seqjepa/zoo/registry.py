@@ -17,6 +17,7 @@ import dataclasses
 import difflib
 import fnmatch
 import json
+import math
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -255,6 +256,18 @@ def validate_card(card: Mapping[str, Any], *, where: str = "<card>") -> None:
             p.need(row, "value", (int, float), path=f"{key}[{i}].")
             p.need(row, "setting", str, path=f"{key}[{i}].")
             p.need(row, "source", str, path=f"{key}[{i}].")
+            for optional in ("spread", "floor", "floor_spread"):
+                if optional in row:
+                    v = p.need(row, optional, (int, float), path=f"{key}[{i}].")
+                    if v is not None and (not math.isfinite(v) or (optional != "floor" and v < 0)):
+                        p.add(f"{key}[{i}].{optional}: expected a finite number{'' if optional == 'floor' else ' >= 0'}, got {v!r}")
+            if "seeds" in row:
+                n = p.need(row, "seeds", int, path=f"{key}[{i}].")
+                if n is not None and n < 1:
+                    p.add(f"{key}[{i}].seeds: expected an integer >= 1, got {n!r}")
+            extra = sorted(set(row) - set(_METRIC_FIELDS))
+            if extra:
+                p.add(f"{key}[{i}]: unknown field(s) {extra}")
     known = {
         "card_format_version", "name", "aliases", "description", "model", "preprocessing", "actions",
         "source", "training", "reported", "measured", "license", "citation", "notes",
@@ -336,12 +349,37 @@ class CardSource:
 
 @dataclass(frozen=True)
 class CardMetric:
-    """One number on a card: what was measured, its value, in which setting, and where it comes from."""
+    """One number on a card: what was measured, its value, in which setting, and where it comes from.
+
+    Measured numbers also carry how much they move: ``value`` is then the mean over ``seeds`` fresh
+    data seeds, ``spread`` their standard deviation, and ``floor`` / ``floor_spread`` the same metric
+    for an untrained network of the same architecture under the same protocol.
+    """
 
     metric: str
     value: float
     setting: str
     source: str
+    spread: Optional[float] = None
+    seeds: Optional[int] = None
+    floor: Optional[float] = None
+    floor_spread: Optional[float] = None
+
+    def describe(self, digits: int = 3) -> str:
+        """``value ± spread (n seeds; untrained floor f ± s)``, with the parts the row has."""
+        text = f"{self.value:.{digits}f}"
+        if self.spread is not None:
+            text += f" ± {self.spread:.{digits}f}"
+        extra = []
+        if self.seeds is not None:
+            extra.append(f"{self.seeds} data seeds")
+        if self.floor is not None:
+            floor = f"{self.floor:.{digits}f}" + (f" ± {self.floor_spread:.{digits}f}" if self.floor_spread is not None else "")
+            extra.append(f"untrained floor {floor}")
+        return text + (f" ({'; '.join(extra)})" if extra else "")
+
+
+_METRIC_FIELDS = tuple(f.name for f in dataclasses.fields(CardMetric))
 
 
 @dataclass(frozen=True)
@@ -378,8 +416,8 @@ class ModelCard:
             actions=copy.deepcopy(card["actions"]),
             source=CardSource(**{f.name: src.get(f.name) for f in dataclasses.fields(CardSource)}),
             training=copy.deepcopy(card["training"]),
-            reported=tuple(CardMetric(**{k: r[k] for k in ("metric", "value", "setting", "source")}) for r in card["reported"]),
-            measured=tuple(CardMetric(**{k: r[k] for k in ("metric", "value", "setting", "source")}) for r in card["measured"]),
+            reported=tuple(CardMetric(**{k: r[k] for k in _METRIC_FIELDS if k in r}) for r in card["reported"]),
+            measured=tuple(CardMetric(**{k: r[k] for k in _METRIC_FIELDS if k in r}) for r in card["measured"]),
             license=card["license"],
             citation=card["citation"],
             notes=card.get("notes"),

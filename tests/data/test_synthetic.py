@@ -118,6 +118,37 @@ def test_face_color_modes():
         make_mesh("cube", np.random.default_rng(0), face_colors="rainbow")
 
 
+def test_independent_face_colours_say_nothing_about_the_class():
+    """Evenly spread hues ("random") give the face count away: the gaps between sorted hues are all about
+    1/faces. Independent colours have gaps as irregular as uniform draws, for every class alike."""
+    def gap_spread(name, mode):
+        spreads = []
+        for s in range(40):
+            hsv = np.array([colorsys.rgb_to_hsv(*c) for c in np.unique(make_mesh(name, np.random.default_rng(s), face_colors=mode).colors, axis=0)])
+            hues = np.sort(hsv[:, 0])
+            gaps = np.diff(np.r_[hues, hues[0] + 1.0])
+            spreads.append(gaps.std() * len(gaps))  # 0 for evenly spread hues, about 1 for uniform draws
+        return float(np.mean(spreads))
+
+    for name in ("cube", "tetrahedron", "hexagonal_prism"):
+        assert gap_spread(name, "random") < 0.4, name
+        assert 0.6 < gap_spread(name, "independent") < 1.4, name
+
+
+def test_toy_settings_are_written_beside_the_index(tmp_path):
+    from seqjepa.data.synthetic import read_toy_settings
+
+    make_toy_3diebench(tmp_path / "t", objects=4, views=2, classes=2, size=16, seed=7, workers=1, face_colors="independent",
+                       light_color="white", max_angle=0.5)
+    settings = read_toy_settings(tmp_path / "t")
+    assert {k: settings[k] for k in ("seed", "objects", "views", "classes", "size", "face_colors", "light_color", "max_angle")} == {
+        "seed": 7, "objects": 4, "views": 2, "classes": 2, "size": 16, "face_colors": "independent", "light_color": "white",
+        "max_angle": 0.5}
+    assert read_toy_settings(tmp_path) is None  # not a toy root
+    (tmp_path / "toy.json").write_text("{not json")
+    assert read_toy_settings(tmp_path) is None
+
+
 def test_deterministic_and_worker_independent(tmp_path):
     kw = dict(objects=4, views=2, classes=2, size=16, seed=3)
     make_toy_3diebench(tmp_path / "a", workers=1, **kw)

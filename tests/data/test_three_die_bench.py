@@ -369,3 +369,53 @@ def test_index_entries_lose_only_their_slashes(toy_copy):
     ds = ThreeDIEBench(toy_copy, num_views=1, image_size=16)
     assert ds.samples[0] == first + "X"
     assert ds.load_views(0, [0, 1])["views"].shape == (1, 3, 16, 16)
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_in_memory_items_equal_the_files_and_read_nothing_after_construction(toy_root, split):
+    disk = ThreeDIEBench(toy_root, split, num_views=3, image_size=32)
+    memory = ThreeDIEBench(toy_root, split, num_views=3, image_size=32, in_memory=True)
+    opened = []
+
+    def hook(event, args):
+        if event == "open" and isinstance(args[0], str) and args[0].startswith(str(toy_root)):
+            opened.append(args[0])
+
+    import sys
+
+    sys.addaudithook(hook)  # audit hooks cannot be removed: the list is only read inside this block
+    for epoch in (0, 3):
+        disk.set_epoch(epoch)
+        memory.set_epoch(epoch)
+        for i in range(len(disk)):
+            before = len(opened)
+            got = memory[i]
+            assert len(opened) == before, opened[before:]
+            want = disk[i]
+            for key in want:
+                assert torch.equal(got[key], want[key]), (epoch, i, key)
+    explicit = memory.load_views(1, [5, 0, 2])
+    assert torch.equal(explicit["views"], disk.load_views(1, [5, 0, 2])["views"])
+    with pytest.raises(ValueError, match=r"view_ids: object .* has no view\(s\) \[9\]"):
+        memory.load_views(0, [0, 9])
+
+
+def test_in_memory_ood_split_maps_view_numbers(tmp_path):
+    ood = tmp_path / "ood"
+    make_toy_3diebench(ood, objects=6, views=4, classes=3, size=32, seed=1, workers=1, ood=True, view_ids=[2, 3, 4, 5])
+    disk = ThreeDIEBench(ood, "ood", num_views=2, image_size=32)
+    memory = ThreeDIEBench(ood, "ood", num_views=2, image_size=32, in_memory=True)
+    for i in range(len(disk)):
+        for key, value in disk[i].items():
+            assert torch.equal(memory[i][key], value), (i, key)
+    assert torch.equal(memory.load_views(2, [5, 2])["target"], disk.load_views(2, [5, 2])["target"])
+
+
+def test_in_memory_refuses_a_split_beyond_half_the_memory_and_non_booleans(toy_root, monkeypatch):
+    import seqjepa.data.three_die_bench as module
+
+    monkeypatch.setattr(module, "_physical_memory", lambda: 2 * 1000)  # the 3-class toy split needs > 1000 bytes
+    with pytest.raises(ValueError, match=r"in_memory: the train split decodes to .* more than half of this machine's memory"):
+        ThreeDIEBench(toy_root, num_views=3, image_size=32, in_memory=True)
+    with pytest.raises(ValueError, match="in_memory: expected True or False, got 1"):
+        ThreeDIEBench(toy_root, num_views=3, image_size=32, in_memory=1)

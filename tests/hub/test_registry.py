@@ -116,6 +116,11 @@ def _base_card():
     (lambda c: c["source"].update(filename=None, file_pattern=None), "filename or a file_pattern"),
     (lambda c: c["training"].update(train_seq_len=5), "train_seq_len"),
     (lambda c: c["reported"].append({"metric": "x"}), "reported[4].value: missing"),
+    (lambda c: c["measured"].append({"metric": "m", "value": 1.0, "setting": "s", "source": "x", "spread": -0.1}), "measured[0].spread: expected a finite number >= 0"),
+    (lambda c: c["measured"].append({"metric": "m", "value": 1.0, "setting": "s", "source": "x", "floor": float("nan")}), "measured[0].floor: expected a finite number"),
+    (lambda c: c["measured"].append({"metric": "m", "value": 1.0, "setting": "s", "source": "x", "seeds": 0}), "measured[0].seeds: expected an integer >= 1"),
+    (lambda c: c["measured"].append({"metric": "m", "value": 1.0, "setting": "s", "source": "x", "seeds": 2.5}), "measured[0].seeds: expected int"),
+    (lambda c: c["measured"].append({"metric": "m", "value": 1.0, "setting": "s", "source": "x", "sprd": 0.1}), "measured[0]: unknown field.*'sprd'"),
     (lambda c: c.update(surprise=1), "unknown field"),
     (lambda c: c.update(card_format_version=True), "card_format_version"),
 ])
@@ -124,6 +129,17 @@ def test_validate_card_names_the_problem(mutate, message):
     mutate(card)
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         registry.validate_card(card, where="test")
+
+
+def test_a_measured_row_carries_its_spread_and_floor():
+    card = _base_card()
+    card["measured"] = [{"metric": "rotation_r2", "value": 0.61, "setting": "s", "source": "x", "spread": 0.02, "seeds": 3,
+                         "floor": 0.05, "floor_spread": 0.01}]
+    row = registry.ModelCard.from_dict(card).measured[0]
+    assert (row.value, row.spread, row.seeds, row.floor, row.floor_spread) == (0.61, 0.02, 3, 0.05, 0.01)
+    assert row.describe() == "0.610 ± 0.020 (3 data seeds; untrained floor 0.050 ± 0.010)"
+    bare = registry.CardMetric("top1", 96.0, "s", "x")
+    assert bare.describe(1) == "96.0"
 
 
 def test_a_package_card_must_stay_inside_the_package(tmp_path, monkeypatch):
