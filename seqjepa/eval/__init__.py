@@ -1,13 +1,13 @@
 """Frozen-model evaluation: feature extraction + cache, probes, the paper's protocols, reports."""
 
 from .features import FeatureCache, FeatureSet, extract_features, model_fingerprint
-from .probes import ProbeSettings, make_head, r2_score, r2_sie, top1_accuracy, train_probe
+from .probes import ProbeSettings, bootstrap_std, make_head, r2_score, r2_sie, top1_accuracy, train_probe
 from .protocols import PROTOCOLS, EvalOptions, Protocol, cumulative_action, run_protocol
 from .report import render_markdown, write_heatmap_report, write_report
 
 __all__ = [
     "FeatureCache", "FeatureSet", "extract_features", "model_fingerprint",
-    "ProbeSettings", "make_head", "r2_score", "r2_sie", "top1_accuracy", "train_probe",
+    "ProbeSettings", "bootstrap_std", "make_head", "r2_score", "r2_sie", "top1_accuracy", "train_probe",
     "PROTOCOLS", "EvalOptions", "Protocol", "cumulative_action", "run_protocol",
     "render_markdown", "write_heatmap_report", "write_report",
 ]

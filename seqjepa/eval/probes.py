@@ -24,6 +24,7 @@ __all__ = [
     "r2_score",
     "r2_sie",
     "top1_accuracy",
+    "bootstrap_std",
 ]
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
@@ -210,3 +211,38 @@ def top1_accuracy(labels: ArrayLike, logits: ArrayLike) -> float:
     if out.dim() != 2 or out.shape[0] != y.shape[0] or y.numel() == 0:
         raise ValueError(f"logits: expected shape ({y.shape[0]}, num_classes), got {tuple(out.shape)}")
     return float((out.argmax(dim=1).cpu() == y.cpu()).double().mean() * 100.0)
+
+
+def _rows(name: str, x: ArrayLike) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    if isinstance(x, np.ndarray):
+        return x
+    raise ValueError(f"{name}: expected a numpy array or a torch tensor, got {type(x).__name__}")
+
+
+def bootstrap_std(
+    metric_fn: Callable[[np.ndarray, np.ndarray], float],
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    resamples: int = 200,
+    seed: int = 0,
+) -> float:
+    """Bootstrap standard deviation of ``metric_fn(y_true, y_pred)`` over the rows (the test samples).
+
+    Draws ``resamples`` sets of N row indices with replacement (``numpy.random.default_rng(seed)``),
+    scores each resampled pair with ``metric_fn`` and returns the standard deviation of the scores
+    (``ddof=1``). Nothing is retrained: it measures how much the number moves with the choice of
+    test samples, not with probe training. The same ``seed`` and N give the same resamples, so the
+    spreads of several metrics on one test set are computed on identical draws.
+    """
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 2:
+        raise ValueError(f"resamples: expected an integer >= 2, got {resamples!r}")
+    t, p = _rows("y_true", y_true), _rows("y_pred", y_pred)
+    if t.shape[0] != p.shape[0] or t.shape[0] == 0:
+        raise ValueError(f"y_pred: expected {t.shape[0]} rows like y_true (at least one), got {p.shape[0]}")
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, t.shape[0], size=(resamples, t.shape[0]))
+    scores = np.array([metric_fn(t[idx], p[idx]) for idx in draws], dtype=np.float64)
+    return float(scores.std(ddof=1))

@@ -4,7 +4,7 @@ import torch
 from scipy.spatial.transform import Rotation
 from sklearn.metrics import r2_score as sk_r2
 
-from seqjepa.eval.probes import ProbeSettings, make_head, predict, r2_score, r2_sie, top1_accuracy, train_probe
+from seqjepa.eval.probes import ProbeSettings, bootstrap_std, make_head, predict, r2_score, r2_sie, top1_accuracy, train_probe
 from seqjepa.eval.protocols import cumulative_action
 from seqjepa.models.actions import canonical_quaternion as canonical_quat
 from seqjepa.models.actions import compose_rotations as compose_relative
@@ -103,3 +103,49 @@ def test_cumulative_action_composes_rotations_and_sums_the_rest():
     assert torch.allclose(compose_relative(steps[:, :1]), steps[:, 0])
     with pytest.raises(ValueError, match="steps"):
         cumulative_action(actions, 4, (0, 4))
+
+
+def _hand_bootstrap(score, y, p, resamples, seed):
+    """The bootstrap written out: paired rows drawn with replacement by numpy's Generator, sample std of the scores."""
+    rng = np.random.default_rng(seed)
+    scores = []
+    for _ in range(resamples):
+        idx = rng.integers(0, len(y), size=len(y))
+        scores.append(score(y[idx], p[idx]))
+    return float(np.std(scores, ddof=1))
+
+
+def test_bootstrap_std_matches_a_hand_computed_loop():
+    y = np.array([0, 1, 1, 2, 0, 1, 2])
+    logits = np.eye(3)[[0, 1, 2, 2, 0, 0, 2]]  # 4 of 7 right
+    want = _hand_bootstrap(lambda t, p: 100.0 * np.mean(p.argmax(1) == t), y, logits, 50, 3)
+    assert want > 0
+    assert bootstrap_std(top1_accuracy, y, logits, resamples=50, seed=3) == pytest.approx(want, abs=1e-12)
+    assert bootstrap_std(top1_accuracy, torch.from_numpy(y), torch.from_numpy(logits), resamples=50, seed=3) == pytest.approx(want, abs=1e-12)
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=(9, 2))
+    p = t + rng.normal(size=(9, 2))
+    assert bootstrap_std(r2_score, t, p, resamples=40, seed=1) == pytest.approx(_hand_bootstrap(sk_r2, t, p, 40, 1), abs=1e-12)
+
+
+def test_bootstrap_std_is_zero_for_a_perfect_predictor_and_grows_with_noise():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(200, 4))
+    assert bootstrap_std(r2_score, y, y, resamples=100, seed=0) == 0.0
+    assert bootstrap_std(r2_sie, y, y, resamples=100, seed=0) == 0.0
+    labels = rng.integers(0, 5, size=200)
+    assert bootstrap_std(top1_accuracy, labels, np.eye(5)[labels], resamples=100, seed=0) == 0.0
+    noise = rng.normal(size=y.shape)
+    small = bootstrap_std(r2_score, y, y + 0.1 * noise, resamples=100, seed=0)
+    large = bootstrap_std(r2_score, y, y + 1.0 * noise, resamples=100, seed=0)
+    assert 0 < small < large
+
+
+def test_bootstrap_std_bad_arguments():
+    y = np.zeros((4, 2))
+    with pytest.raises(ValueError, match="resamples"):
+        bootstrap_std(r2_score, y, y, resamples=1)
+    with pytest.raises(ValueError, match="y_pred"):
+        bootstrap_std(r2_score, y, y[:3])
+    with pytest.raises(ValueError, match="y_true"):
+        bootstrap_std(r2_score, [[0.0]], y)
