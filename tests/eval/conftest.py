@@ -81,3 +81,13 @@ ACTION_DIM = {"3diebench": 4, "cifar100": 9, "tinyimagenet": 9, "stl10": 2}
 @pytest.fixture
 def toy_factory():
     return contract_factory()
+
+
+@pytest.fixture(scope="module")
+def toy_root(tmp_path_factory):
+    """A procedural toy 3DIEBench written by the real generator (with its toy.json): 9 train, 3 val objects."""
+    from seqjepa.data import synthetic
+
+    root = tmp_path_factory.mktemp("toy") / "toy3die"
+    synthetic.make_toy_3diebench(root, objects=12, views=6, classes=3, size=16, seed=0, workers=1)
+    return root
