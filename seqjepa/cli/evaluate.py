@@ -36,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(N = --epochs is the official protocol that redraws views every epoch; slow)")
     p.add_argument("--mlp-width", type=positive_int, help="hidden width of the MLP probes instead of the paper's 1024 (quick checks)")
     p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--bootstrap", type=positive_int, default=200, metavar="B",
+                   help="resamples of the val sequences behind each number's ± (bootstrap std; at least 2; default 200)")
     p.add_argument("--cache-dir", help="feature cache (default: $SEQJEPA_CACHE/eval-features or ~/.cache/seqjepa/eval-features)")
     p.add_argument("--no-cache", action="store_true", help="extract features in memory only")
     p.add_argument("--dataset", metavar="MODULE:CALLABLE",
@@ -121,6 +123,7 @@ def run_eval(args: argparse.Namespace) -> int:
                             optimizer=args.optimizer, seed=args.seed, device=device),
         batch_size=args.batch_size, device=device, precision=args.precision, num_workers=args.workers,
         max_train=args.max_train, max_val=args.max_val, redraw=args.redraw, seed=args.seed, mlp_width=args.mlp_width,
+        bootstrap=args.bootstrap,
     )
     factory = _import_callable(args.dataset) if args.dataset else None
     if factory is None and not args.data_root:

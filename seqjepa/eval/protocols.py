@@ -11,6 +11,11 @@ small probes on them (see :mod:`seqjepa.eval.probes`):
 * path integration: R² of the cumulative action from the first to the last view regressed from
   z_AGG, under three conditions (vision+action, vision only, action only).
 
+Every number comes with a spread (``results["spread"]``, same shape): the bootstrap standard
+deviation over the val sequences of the predictions already made. ``results["data"]`` records the
+data root, a fingerprint of its index files and the toy settings; ``results["reference"]`` holds
+numbers for the evaluated model itself, or none (see :mod:`seqjepa.eval.reference`).
+
 Differences from the official evaluation code, on purpose (paper-notes §3.2):
 the rotation regressor is always trained (officially, ``--latent-type rot`` scored R² against
 an untrained zero output); the z_AGG classifiers are trained (officially created but never
@@ -30,8 +35,9 @@ import torch
 
 from ..models.actions import canonical_quaternion, compose_rotations, euler_xyz_to_quaternion
 from .features import FeatureCache, FeatureSet, extract_features, model_fingerprint
-from .paper import paper_reference
-from .probes import ProbeSettings, make_head, predict, r2_score, r2_sie, top1_accuracy, train_probe
+from .probes import ProbeSettings, bootstrap_std, make_head, predict, r2_score, r2_sie, top1_accuracy, train_probe
+from .provenance import describe_data
+from .reference import reference_for
 
 _logger = logging.getLogger("seqjepa.eval")
 
@@ -113,6 +119,8 @@ class EvalOptions:
     individual_hidden: tuple[int, ...] = (1024, 1024)
     #: replace every MLP hidden width (the paper's 1024) by this, keeping the depth; for quick checks
     mlp_width: Optional[int] = None
+    #: resamples of the val sequences behind every number's spread (bootstrap std; no probe is retrained)
+    bootstrap: int = 200
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_views, int) or self.max_views < 2:
@@ -121,6 +129,8 @@ class EvalOptions:
             raise ValueError(f"mlp_width: expected a positive integer or None, got {self.mlp_width!r}")
         if not isinstance(self.redraw, int) or self.redraw < 0:
             raise ValueError(f"redraw: expected an integer >= 0, got {self.redraw!r}")
+        if isinstance(self.bootstrap, bool) or not isinstance(self.bootstrap, int) or self.bootstrap < 2:
+            raise ValueError(f"bootstrap: expected an integer >= 2 (resamples for the spreads), got {self.bootstrap!r}")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -187,6 +197,8 @@ def run_protocol(
         dataset_factory: ``(protocol, root, split, num_views, config, seed) -> dataset``; defaults
             to the :mod:`seqjepa.data` readers.
         cache_dir: where features are cached (none: computed in memory every time).
+        model_name: the registry name the model was loaded by; it picks the reference numbers (None,
+            a local model: no reference).
         log: an extra receiver of the progress lines; they always go to the ``seqjepa.eval`` logger.
     """
     return ProtocolRun(model, protocol, data_root=data_root, ood_root=ood_root, options=options, cache_dir=cache_dir,
@@ -231,6 +243,8 @@ class ProtocolRun:
         self._heads_made = 0
         self._log = log
         self.draws = max(1, self.options.redraw)
+        #: bootstrap std of every number, in the shape of the results (``spread["top1_zagg"]["3"]``)
+        self.spread: dict[str, Any] = {}
 
     def log(self, message: str) -> None:
         _logger.info(message)
@@ -287,28 +301,39 @@ class ProtocolRun:
             torch.manual_seed(self.options.probe.seed * 1000 + self._heads_made)
             return make_head(in_dim, out_dim, hidden)
 
-    def _regress(self, fn, hidden) -> "tuple[float, float]":
+    def _scored(self, metric: Callable[[Any, Any], float], y_true, y_pred) -> "tuple[float, float]":
+        """The metric on the val predictions and its bootstrap std over the val sequences."""
+        spread = bootstrap_std(metric, y_true, y_pred, resamples=self.options.bootstrap, seed=self.options.seed)
+        return metric(y_true, y_pred), spread
+
+    def _record(self, results: dict[str, Any], path: "tuple[str, ...]", scored: "tuple[float, float]") -> None:
+        _set_path(results, path, scored[0])
+        _set_path(self.spread, path, scored[1])
+
+    def _regress(self, fn, hidden) -> "dict[str, tuple[float, float]]":
+        """Train one regression probe; ``{"r2": (value, spread), "r2_sie": (value, spread)}`` on val."""
         train0, val = self.features("train", 0), self.features("val", 0)
         x_tr, y_tr = fn(train0)
         head = train_probe(self._new_head(x_tr.shape[-1], y_tr.shape[-1], hidden), self._train_data(fn),
                            task="regression", settings=self.options.probe)
         x_va, y_va = fn(val)
         out = predict(head, x_va)
-        return r2_score(y_va, out), r2_sie(y_va, out)
+        return {"r2": self._scored(r2_score, y_va, out), "r2_sie": self._scored(r2_sie, y_va, out)}
 
     def _classification(self, results: dict[str, Any]) -> None:
         train0, val = self.features("train", 0), self.features("val", 0)
         num_classes = int(max(train0.meta.get("num_classes") or 0, int(train0["labels"].max()) + 1, int(val["labels"].max()) + 1))
         results["num_classes"] = num_classes
 
-        def classify(key: str, index: int) -> float:
+        def classify(key: str, index: int) -> "tuple[float, float]":
             head = self._new_head(train0[key].shape[-1], num_classes)
             head = train_probe(head, self._train_data(lambda fs: (fs[key][:, index], fs["labels"])),
                                task="classification", settings=self.options.probe)
-            return top1_accuracy(val["labels"], predict(head, val[key][:, index]))
+            return self._scored(top1_accuracy, val["labels"], predict(head, val[key][:, index]))
 
-        results["top1_z"] = classify("z", 0)
-        results["top1_zagg"] = {str(m): classify("z_agg", m - 1) for m in range(1, self.options.max_views + 1)}
+        self._record(results, ("top1_z",), classify("z", 0))
+        for m in range(1, self.options.max_views + 1):
+            self._record(results, ("top1_zagg", str(m)), classify("z_agg", m - 1))
         self.log(f"top-1 z {results['top1_z']:.2f}; z_AGG by M_val {results['top1_zagg']}")
 
     def _relative(self, results: dict[str, Any]) -> None:
@@ -320,34 +345,34 @@ class ProtocolRun:
                     raise ValueError(f"actions: protocol {protocol.name!r} reads columns {rp.start}:{rp.stop} ({rp.name}), "
                                      f"the dataset gives {fs['actions'].shape[-1]}")
                 return torch.cat([fs["z"][:, 0], fs["z"][:, 1]], dim=1), fs["actions"][:, 0, rp.start:rp.stop]
-            results["r2"][rp.name], results["r2_sie"][rp.name] = self._regress(pair, rp.hidden)
+            self._record_r2(results, rp.name, self._regress(pair, rp.hidden))
             if rp.name == "rotation" and protocol.classification:
                 # the same probe on the invariant side: [z_AGG of view 0 alone, z_AGG of view 1 alone]
                 def agg_pair(fs, rp=rp):
                     return _single_view_aggregates(self.model, fs["z"][:, :2]), fs["actions"][:, 0, rp.start:rp.stop]
-                key = "rotation_from_zagg"
-                results["r2"][key], results["r2_sie"][key] = self._regress(agg_pair, rp.hidden)
+                self._record_r2(results, "rotation_from_zagg", self._regress(agg_pair, rp.hidden))
         self.log(f"R² {results['r2']}")
 
     def _individual_rotation(self, results: dict[str, Any]) -> None:
         def absolute(fs):
             return fs["z"][:, 0], canonical_quaternion(euler_xyz_to_quaternion(fs["latents"][:, 0, :3]))
-        r2, r2s = self._regress(absolute, self.options.individual_hidden)
-        results.setdefault("r2", {})["individual_rotation"] = r2
-        results.setdefault("r2_sie", {})["individual_rotation"] = r2s
+        self._record_r2(results, "individual_rotation", self._regress(absolute, self.options.individual_hidden))
+
+    def _record_r2(self, results: dict[str, Any], target: str, scores: "dict[str, tuple[float, float]]") -> None:
+        self._record(results, ("r2", target), scores["r2"])
+        self._record(results, ("r2_sie", target), scores["r2_sie"])
 
     def _path_integration(self, results: dict[str, Any]) -> None:
         results["path_integration"], results["path_integration_sie"] = {}, {}
         for cond, key in PATH_CONDITIONS.items():
             if cond != "vision only" and not self.config.action_conditioned:
                 continue  # a model trained without actions cannot be given any
-            r2s: dict[str, float] = {}
-            sie: dict[str, float] = {}
             for k in range(1, self.options.max_views):
                 def path(fs, k=k, key=key):
                     return fs[key][:, k], cumulative_action(fs["actions"], k, self.protocol.quaternion_dims)
-                r2s[str(k)], sie[str(k)] = self._regress(path, self.options.path_hidden)
-            results["path_integration"][cond], results["path_integration_sie"][cond] = r2s, sie
+                scores = self._regress(path, self.options.path_hidden)
+                self._record(results, ("path_integration", cond, str(k)), scores["r2"])
+                self._record(results, ("path_integration_sie", cond, str(k)), scores["r2_sie"])
         self.log(f"path integration R² {results['path_integration']}")
 
     # ------------------------------------------------------------ all of it
@@ -364,7 +389,11 @@ class ProtocolRun:
                       "action_conditioned": config.action_conditioned, "config": config.to_dict()},
             "num_train": train0.num_samples, "num_val": val.num_samples, "max_views": options.max_views,
             "options": options.to_dict(),
+            "data": describe_data(self.data_root, ood_root=self.ood_root if protocol.ood else None),
         }
+        results["reference"] = reference_for(self.model_name, protocol.dataset, train_seq_len=config.train_seq_len,
+                                             data_root=results["data"]["root"], toy=results["data"]["toy"], ood=protocol.ood)
+        self.log(f"reference: {results['reference']['note']}")
         start = time.perf_counter()
         if protocol.classification:
             self._classification(results)
@@ -376,9 +405,20 @@ class ProtocolRun:
             self._path_integration(results)
         self.timing["probe_s"] = time.perf_counter() - start
         results["timing"] = self.timing
-        results["paper"] = _paper_numbers(self.model_name, protocol.dataset, config.train_seq_len)
-        results["notes"] = _NOTES
+        results["spread"] = self.spread
+        results["notes"] = [*_NOTES, _spread_note(options.bootstrap, val.num_samples)]
         return results
+
+
+def _set_path(tree: dict[str, Any], path: "tuple[str, ...]", value: Any) -> None:
+    for part in path[:-1]:
+        tree = tree.setdefault(part, {})
+    tree[path[-1]] = value
+
+
+def _spread_note(resamples: int, num_val: int) -> str:
+    return (f"± is a bootstrap standard deviation over the {num_val} val sequences ({resamples} resamples of the "
+            "predictions already made): it covers the sampling of the test set, not probe training or the view draws.")
 
 
 def _single_view_aggregates(model, z: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
@@ -404,11 +444,3 @@ _NOTES = [
     "rotation_from_zagg: the relative-rotation probe on [z_AGG of view 0 alone, z_AGG of view 1 alone] (M_val = 1 each) instead of [z_0, z_1]: how much pose the invariant embedding keeps.",
 ]
 
-
-def _paper_numbers(model_name: Optional[str], dataset: str, train_seq_len: int) -> dict[str, Any]:
-    """The paper's reported numbers for this dataset and training length (the built-in table).
-
-    Cards list their numbers as rows (``reported``/``measured``), not in this table's shape, so
-    they are not consulted here; ``model_name`` is kept for the report's callers.
-    """
-    return paper_reference(dataset, train_seq_len)

@@ -1,4 +1,4 @@
-"""Evaluation reports: ``report.json``, ``report.md`` (ours beside the paper's) and PNG plots."""
+"""Evaluation reports: ``report.json``, ``report.md`` (the setting, ours ± spread beside the reference) and PNG plots."""
 
 from __future__ import annotations
 
@@ -28,10 +28,12 @@ def _json_safe(obj: Any) -> Any:
     return obj
 
 
-def _fmt(value: Any, digits: int) -> str:
+def _fmt(value: Any, digits: int, spread: Any = None) -> str:
+    """``value`` (or ``—``), with ``± spread`` when there is one."""
     if value is None:
         return "—"
-    return f"{value:.{digits}f}"
+    text = f"{value:.{digits}f}"
+    return text if spread is None else f"{text} ± {spread:.{digits}f}"
 
 
 def _get(mapping: Any, key: Any) -> Any:
@@ -41,37 +43,116 @@ def _get(mapping: Any, key: Any) -> Any:
     return mapping.get(str(key)) if value is None else value
 
 
-def render_markdown(results: Mapping[str, Any]) -> str:
-    """A markdown report with our numbers beside the paper's where it reports them."""
-    paper = results.get("paper") or {}
-    model = results.get("model", {})
+def _dig(tree: Any, *path: Any) -> Any:
+    for key in path:
+        tree = _get(tree, key)
+    return tree
+
+
+def _ours(results: Mapping[str, Any], digits: int, *path: Any) -> str:
+    return _fmt(_dig(results, *path), digits, _dig(results.get("spread"), *path))
+
+
+def _theirs(ref: Mapping[str, Any], digits: int, *path: Any) -> str:
+    """A reference cell: value ± spread, and the untrained floor where the card gives one."""
+    text = _fmt(_dig(ref, *path), digits, _dig(ref.get("spread"), *path))
+    floor = _dig(ref.get("floor"), *path)
+    if text != "—" and floor is not None:
+        floor_spread = _dig(ref.get("floor_spread"), *path)
+        text += f" (untrained {_fmt(floor, digits, floor_spread)})"
+    return text
+
+
+_TOY_KEYS = ("seed", "objects", "classes", "views", "size", "light_color", "face_colors", "max_angle", "ood")
+
+
+def _data_lines(data: Mapping[str, Any]) -> list[str]:
+    root = data.get("root")
+    if root is None:
+        return ["- data root: none (a dataset factory without a root); no fingerprint"]
+    lines = [f"- data root: `{root}`"]
+    fp = data.get("fingerprint") or {}
+    if fp.get("sha256"):
+        lines.append(f"- data fingerprint: sha256 `{fp['sha256']}` over {', '.join(fp.get('files', []))}")
+    else:
+        lines.append("- data fingerprint: none (the root holds no index files)")
+    toy = data.get("toy")
+    if isinstance(toy, Mapping):
+        lines.append("- toy data (toy.json): " + ", ".join(f"{k} {_setting_value(toy[k])}" for k in _TOY_KEYS if k in toy))
+    else:
+        lines.append("- toy data: no (no toy.json in the root: real data)")
+    if data.get("ood_root"):
+        ood_fp = (data.get("ood_fingerprint") or {}).get("sha256")
+        lines.append(f"- OOD root: `{data['ood_root']}`" + (f" (sha256 `{ood_fp}`)" if ood_fp else ""))
+    return lines
+
+
+def _reference_line(ref: Mapping[str, Any]) -> str:
+    if ref.get("kind") in (None, "none"):
+        return f"- {ref.get('note') or 'no reference'}"
+    return f"- reference ({ref['kind']}): {ref.get('note')}" + (f"; source: {ref['source']}" if ref.get("source") else "")
+
+
+def _setting_value(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _setting_lines(results: Mapping[str, Any]) -> list[str]:
+    model = results.get("model") or {}
+    options = results.get("options") or {}
+    probe = options.get("probe") or {}
+    ref = results.get("reference") or {}
+    redraw = options.get("redraw")
+    draws = ("1 (--redraw 0: the same training views every probe epoch)" if not redraw
+             else f"{redraw} training view sets, cycled over the probe epochs (--redraw {redraw})")
+    width = options.get("mlp_width")
     lines = [
-        f"# seq-JEPA evaluation: {results.get('protocol')}",
-        "",
-        f"{results.get('description', '')}",
-        "",
-        f"- model: `{model.get('name') or 'local'}` (weights sha256 `{str(model.get('sha256', ''))[:16]}…`, M_tr = {model.get('train_seq_len')})",
-        f"- sequences: {results.get('num_train')} train, {results.get('num_val')} val, {results.get('max_views')} views each",
-        f"- paper numbers: {paper.get('source', 'none for this dataset')}",
+        "## Setting", "",
+        f"- model: `{model.get('name') or 'local'}`, M_tr = {model.get('train_seq_len')}, "
+        f"weights sha256 `{model.get('sha256', '')}`",
+        *_data_lines(results.get("data") or {}),
+        f"- sequences: {results.get('num_train')} train, {results.get('num_val')} val, "
+        f"{results.get('max_views')} views each (max_views)",
+        f"- protocol seed: {options.get('seed')}",
+        f"- probes: {probe.get('epochs')} epochs, {probe.get('optimizer')}, lr {probe.get('lr')}, "
+        f"weight decay {probe.get('weight_decay')}, batch {probe.get('batch_size')}, probe seed {probe.get('seed')}; "
+        f"MLP width {width if width else 'as the paper (1024)'}",
+        f"- view draws: {draws}",
+        f"- spreads (±): bootstrap std over the {results.get('num_val')} val sequences, "
+        f"{options.get('bootstrap')} resamples",
+        _reference_line(ref),
         "",
     ]
+    return lines
+
+
+def render_markdown(results: Mapping[str, Any]) -> str:
+    """A markdown report: the setting it ran in, then every number ± its spread beside the reference's."""
+    ref = results.get("reference") or {}
+    col = f"reference ({ref.get('kind', 'none')})"
+    lines = [f"# seq-JEPA evaluation: {results.get('protocol')}", "", f"{results.get('description', '')}", ""]
+    lines += _setting_lines(results)
     if "top1_zagg" in results:
-        lines += ["## Linear-probe top-1 (%)", "", "| features | M_val | ours | paper |", "|---|---|---|---|"]
-        lines.append(f"| z (one view) | — | {_fmt(results.get('top1_z'), 2)} | — |")
-        for m, v in results["top1_zagg"].items():
-            lines.append(f"| z_AGG | {m} | {_fmt(v, 2)} | {_fmt(_get(paper.get('top1_zagg'), int(m)), 2)} |")
+        lines += ["## Linear-probe top-1 (%)", "", f"| features | M_val | ours | {col} |", "|---|---|---|---|"]
+        lines.append(f"| z (one view) | — | {_ours(results, 2, 'top1_z')} | {_theirs(ref, 2, 'top1_z')} |")
+        for m in results["top1_zagg"]:
+            lines.append(f"| z_AGG | {m} | {_ours(results, 2, 'top1_zagg', m)} | {_theirs(ref, 2, 'top1_zagg', m)} |")
         lines.append("")
     if results.get("r2"):
-        lines += ["## R² (scikit-learn) and SIE's variant", "", "| target | R² ours | R² paper | r2_sie ours |", "|---|---|---|---|"]
-        for name, v in results["r2"].items():
-            lines.append(f"| {name} | {_fmt(v, 3)} | {_fmt(paper.get(f'r2_{name}'), 3)} | {_fmt(_get(results.get('r2_sie'), name), 3)} |")
+        lines += ["## R² (scikit-learn) and SIE's variant", "",
+                  f"| target | R² ours | R² {col} | r2_sie ours | r2_sie {col} |", "|---|---|---|---|---|"]
+        for name in results["r2"]:
+            lines.append(f"| {name} | {_ours(results, 3, 'r2', name)} | {_theirs(ref, 3, 'r2', name)} | "
+                         f"{_ours(results, 3, 'r2_sie', name)} | {_theirs(ref, 3, 'r2_sie', name)} |")
         lines.append("")
     if results.get("path_integration"):
-        lines += ["## Path integration R² (scikit-learn)", "", "| condition | M_val | ours | paper |", "|---|---|---|---|"]
-        ref = paper.get("path_integration") or {}
+        lines += ["## Path integration R²", "", f"| condition | M_val | R² ours | R² {col} | r2_sie ours |",
+                  "|---|---|---|---|---|"]
         for cond, curve in results["path_integration"].items():
-            for k, v in curve.items():
-                lines.append(f"| {cond} | {k} | {_fmt(v, 3)} | {_fmt(_get(ref.get(cond), int(k)), 3)} |")
+            for k in curve:
+                lines.append(f"| {cond} | {k} | {_ours(results, 3, 'path_integration', cond, k)} | "
+                             f"{_theirs(ref, 3, 'path_integration', cond, k)} | "
+                             f"{_ours(results, 3, 'path_integration_sie', cond, k)} |")
         lines.append("")
     notes = results.get("notes") or []
     if notes:
@@ -99,42 +180,107 @@ def _pyplot():
     return plt
 
 
+def _curve(values: Any, spread: Any) -> "tuple[list[int], list[float], Optional[list[float]]]":
+    """Points of a ``{M_val: value}`` curve (None values dropped), with their spreads when all are known."""
+    keys = [k for k, v in values.items() if v is not None]
+    errs = [_get(spread, k) for k in keys]
+    return [int(k) for k in keys], [values[k] for k in keys], (errs if errs and None not in errs else None)
+
+
+def _save(plt, fig, path: Path, written: list[str]) -> None:
+    atomic_write_bytes(path, _figure_bytes(fig))
+    plt.close(fig)
+    written.append(str(path))
+
+
+def _plot_top1(plt, results: Mapping[str, Any], ref: Mapping[str, Any], path: Path, written: list[str]) -> None:
+    spread = results.get("spread") or {}
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    xs, ys, err = _curve(results["top1_zagg"], spread.get("top1_zagg"))
+    ax.errorbar(xs, ys, yerr=err, fmt="o-", capsize=3, label="ours (z_AGG)")
+    if ref.get("top1_zagg"):
+        rx, ry, rerr = _curve(ref["top1_zagg"], (ref.get("spread") or {}).get("top1_zagg"))
+        ax.errorbar(rx, ry, yerr=rerr, fmt="s--", capsize=3, alpha=0.7, label=f"{ref.get('kind')} (z_AGG)")
+    if results.get("top1_z") is not None:
+        z, z_sd = results["top1_z"], spread.get("top1_z")
+        ax.axhline(z, color="gray", ls=":", label="ours (z, one view)")
+        if z_sd is not None:
+            ax.axhspan(z - z_sd, z + z_sd, color="gray", alpha=0.15)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("inference length M_val")
+    ax.set_ylabel("linear probe top-1 (%)")
+    ax.set_title(str(results.get("protocol")))
+    ax.legend(fontsize=7)
+    _save(plt, fig, path, written)
+
+
+def _plot_r2(plt, results: Mapping[str, Any], ref: Mapping[str, Any], path: Path, written: list[str]) -> None:
+    """Bars of every R² target, scikit-learn's and SIE's side by side, ± spread; the reference as points."""
+    spread = results.get("spread") or {}
+    names = list(results["r2"])
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.4 * len(names) + 1.5), 3.5))
+    width = 0.38
+    ref_labelled = False
+    lows: list[float] = [0.0]
+    for offset, key, label in ((-width / 2, "r2", "R² (scikit-learn)"), (width / 2, "r2_sie", "r2_sie (SIE)")):
+        xs = [i + offset for i in range(len(names))]
+        vals = [_dig(results, key, n) for n in names]
+        errs = [_dig(spread, key, n) for n in names]
+        ax.bar(xs, [v if v is not None else 0.0 for v in vals], width,
+               yerr=[e if e is not None else 0.0 for e in errs], capsize=3, ecolor="dimgray", label=f"ours: {label}")
+        lows += [v - (e or 0.0) for v, e in zip(vals, errs) if v is not None]
+        ref_pts = [(x, _dig(ref, key, n), _dig(ref.get("spread"), key, n)) for x, n in zip(xs, names)]
+        ref_pts = [(x, v, e) for x, v, e in ref_pts if v is not None]
+        if ref_pts:
+            ax.errorbar([p[0] for p in ref_pts], [p[1] for p in ref_pts],
+                        yerr=[p[2] if p[2] is not None else 0.0 for p in ref_pts], fmt="D", color="crimson", capsize=3,
+                        markersize=5, label=None if ref_labelled else str(ref.get("kind")))
+            ref_labelled = True
+    ax.set_xticks(range(len(names)), names, rotation=20, ha="right", fontsize=8)
+    ax.axhline(0.0, color="gray", lw=0.8)
+    # R² <= 1, but a poor probe on few val sequences can reach -1e6: clip the view, not the numbers
+    ax.set_ylim(max(min(lows) - 0.05, -1.05), 1.05)
+    ax.set_ylabel("R²")
+    ax.set_title(f"{results.get('protocol')}: R² ± bootstrap std (view clipped at -1)" if min(lows) < -1.0
+                 else f"{results.get('protocol')}: R² ± bootstrap std")
+    ax.legend(fontsize=7)
+    _save(plt, fig, path, written)
+
+
+def _plot_path(plt, results: Mapping[str, Any], ref: Mapping[str, Any], path: Path, written: list[str]) -> None:
+    spread = (results.get("spread") or {}).get("path_integration") or {}
+    ref_curves = ref.get("path_integration") or {}
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for cond, curve in results["path_integration"].items():
+        xs, ys, err = _curve(curve, spread.get(cond))
+        container = ax.errorbar(xs, ys, yerr=err, fmt="o-", capsize=3, label=f"ours: {cond}")
+        if cond in ref_curves:
+            rx, ry, rerr = _curve(ref_curves[cond], _dig(ref.get("spread"), "path_integration", cond))
+            ax.errorbar(rx, ry, yerr=rerr, fmt="--", color=container.lines[0].get_color(), alpha=0.6,
+                        label=f"{ref.get('kind')}: {cond}")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("M_val (integrated actions)")
+    ax.set_ylabel("path R²")
+    ax.legend(fontsize=7)
+    _save(plt, fig, path, written)
+
+
 def plot_report(results: Mapping[str, Any], out_dir: PathLike) -> list[str]:
-    """PNG plots: top-1 against M_val (ours and the paper's), path-integration R² against M_val."""
+    """PNG plots, ± bootstrap std, with the reference (card or paper) where it has numbers.
+
+    ``top1_vs_mval.png``: top-1 against M_val; ``r2.png``: every R² target (scikit-learn's and
+    SIE's); ``r2_vs_mval.png``: path-integration R² against M_val.
+    """
     plt = _pyplot()
     out = Path(out_dir)
-    written = []
-    paper = results.get("paper") or {}
+    written: list[str] = []
+    ref = results.get("reference") or {}
     if "top1_zagg" in results:
-        fig, ax = plt.subplots(figsize=(5, 3.5))
-        xs = [int(k) for k in results["top1_zagg"]]
-        ax.plot(xs, list(results["top1_zagg"].values()), "o-", label="ours (z_AGG)")
-        ref = paper.get("top1_zagg") or {}
-        if ref:
-            ax.plot([int(k) for k in ref], list(ref.values()), "s--", label="paper")
-        if results.get("top1_z") is not None:
-            ax.axhline(results["top1_z"], color="gray", ls=":", label="ours (z, one view)")
-        ax.set_xlabel("inference length M_val")
-        ax.set_ylabel("linear probe top-1 (%)")
-        ax.set_title(str(results.get("protocol")))
-        ax.legend()
-        atomic_write_bytes(out / "top1_vs_mval.png", _figure_bytes(fig))
-        plt.close(fig)
-        written.append(str(out / "top1_vs_mval.png"))
+        _plot_top1(plt, results, ref, out / "top1_vs_mval.png", written)
+    if results.get("r2"):
+        _plot_r2(plt, results, ref, out / "r2.png", written)
     if results.get("path_integration"):
-        fig, ax = plt.subplots(figsize=(5, 3.5))
-        ref = paper.get("path_integration") or {}
-        for cond, curve in results["path_integration"].items():
-            line, = ax.plot([int(k) for k in curve], list(curve.values()), "o-", label=f"ours: {cond}")
-            if cond in ref:
-                ax.plot([int(k) for k in ref[cond]], list(ref[cond].values()), "--", color=line.get_color(), alpha=0.6,
-                        label=f"paper: {cond}")
-        ax.set_xlabel("M_val (integrated actions)")
-        ax.set_ylabel("path R²")
-        ax.legend(fontsize=7)
-        atomic_write_bytes(out / "r2_vs_mval.png", _figure_bytes(fig))
-        plt.close(fig)
-        written.append(str(out / "r2_vs_mval.png"))
+        _plot_path(plt, results, ref, out / "r2_vs_mval.png", written)
     return written
 
 

@@ -20,7 +20,7 @@ def _model_dir(tmp_path, name, **changes):
 def _eval(model_dir, out, cache, protocol="3diebench-rot"):
     return main(["eval", "--model", model_dir, "--protocol", protocol, "--out", str(out), "--dataset",
                  "tests.eval.conftest:cli_factory", "--max-views", "3", "--epochs", "2", "--cache-dir", str(cache),
-                 "--device", "cpu"])
+                 "--device", "cpu", "--bootstrap", "30"])
 
 
 def test_cli_eval_writes_reports_and_heatmap(tmp_path, capsys):
@@ -31,8 +31,11 @@ def test_cli_eval_writes_reports_and_heatmap(tmp_path, capsys):
         report = json.loads((out / "report.json").read_text())
         assert report["model"]["train_seq_len"] == mtr and set(report["top1_zagg"]) == {"1", "2", "3"}
         md = (out / "report.md").read_text()
-        assert "| z_AGG | 2 |" in md and "paper" in md
-        assert (out / "top1_vs_mval.png").read_bytes()[:4] == b"\x89PNG"
+        assert "| z_AGG | 2 |" in md and "- no reference: a local model has no registry card" in md
+        assert report["options"]["bootstrap"] == 30 and "30 resamples" in md
+        assert report["reference"]["kind"] == "none" and set(report["spread"]["top1_zagg"]) == {"1", "2", "3"}
+        for png in ("top1_vs_mval.png", "r2.png"):
+            assert (out / png).read_bytes()[:4] == b"\x89PNG"
         runs.append(str(out / "report.json"))
     assert main(["eval-report", "--runs", *runs, "--out", str(tmp_path / "heat")]) == 0
     heat = json.loads((tmp_path / "heat" / "heatmap.json").read_text())
@@ -52,6 +55,9 @@ def test_cli_eval_bad_arguments(tmp_path, capsys):
     assert "MODULE:CALLABLE" in capsys.readouterr().err
     assert main(["eval", "--protocol", "3diebench-rot", "--out", str(tmp_path)]) == 2
     assert "--data-root" in capsys.readouterr().err
+    assert main(["eval", "--protocol", "3diebench-rot", "--out", str(tmp_path), "--dataset",
+                 "tests.eval.conftest:cli_factory", "--bootstrap", "1"]) == 2
+    assert "bootstrap" in capsys.readouterr().err
 
 
 def test_cli_finetune_image_folder(tmp_path):

@@ -41,9 +41,15 @@ def test_every_protocol_runs_end_to_end(name, tmp_path):
     if protocol.path_integration:
         assert set(results["path_integration"]) == {"vision+action", "vision only", "action only"}
         assert set(results["path_integration"]["action only"]) == {"1", "2"}
+    # a dataset factory without a root: nothing tells the data apart, so no reference, and the report says so
+    assert results["reference"]["kind"] == "none" and results["data"]["root"] is None
+    assert set(results["spread"]) == {k for k in ("top1_z", "top1_zagg", "r2", "r2_sie", "path_integration",
+                                                  "path_integration_sie") if k in results}
     paths = write_report(results, tmp_path)
-    assert json.loads(open(paths["json"]).read())["protocol"] == name
+    saved = json.loads(open(paths["json"]).read())
+    assert saved["protocol"] == name and "paper" not in saved and saved["reference"]["kind"] == "none"
     assert paths["plots"] and all(open(p, "rb").read(8) == b"\x89PNG\r\n\x1a\n" for p in paths["plots"])
+    assert ("r2.png" in {p.rsplit("/", 1)[-1] for p in paths["plots"]}) == bool(protocol.relative or protocol.individual_rotation)
 
 
 def test_prefix_zagg_equals_model_on_the_first_views(model):
@@ -106,6 +112,8 @@ def test_bad_arguments(model):
         run_protocol(model, "ood-rot", data_root="/nonexistent")
     with pytest.raises(ValueError, match="max_views"):
         EvalOptions(max_views=1)
+    with pytest.raises(ValueError, match="bootstrap"):
+        EvalOptions(bootstrap=1)
     with pytest.raises(ValueError, match="actions"):  # a 4-d model on 6-d rotation+colour sequences
         run_protocol(model, "3diebench-rotcolor", options=FAST, dataset_factory=contract_factory(4, 4))
 
