@@ -181,29 +181,45 @@ def test_finetune_vs_linear_probe_runs_both_arms(small_model_dir, tmp_path, caps
 
 
 @pytest.mark.slow
-def test_action_ablation_trains_both_arms_and_reuses_its_data(tmp_path, capsys):
+def test_action_ablation_trains_both_arms_evaluates_fresh_seeds_and_resumes(tmp_path, capsys):
     ex = load_example("action_ablation")
     work = tmp_path / "ablation"
-    assert ex.main(["--fast", "--device", "cpu", "--work", str(work)]) == 0
-    assert seqjepa.load(work / "actions" / "model").config.action_conditioned
-    assert not seqjepa.load(work / "no-actions" / "model").config.action_conditioned
-    for arm in ex.ARMS:
-        report = json.loads((work / arm / "eval" / "report.json").read_text())
-        assert {"rotation", "rotation_from_zagg"} <= set(report["r2"])
-    assert "| no-actions |" in (work / "summary.md").read_text()
-    first_render = (work / "toy" / "synsets.json").stat().st_mtime_ns
-    assert ex.main(["--fast", "--device", "cpu", "--work", str(work)]) == 0  # resumes: no new data, no new epoch
-    assert (work / "toy" / "synsets.json").stat().st_mtime_ns == first_render
-    assert "training completed after epoch 1" in capsys.readouterr().out
+    assert ex.main(["--fast", "--work", str(work)]) == 0
+    for arm in ex.ARMS:  # two epochs kept (checkpoint_every=1) and the untrained network, on both fresh seeds
+        assert sorted(p.name for p in (work / arm / "curve").iterdir()) == [
+            f"epoch{e:04d}-seed{s}.json" for e in (0, 1, 2) for s in (1, 2)]
+        report = json.loads((work / arm / "curve" / "epoch0002-seed2.json").read_text())
+        assert report["data"]["toy"]["seed"] == 2 and report["ablation"]["arm"] == arm
+        assert report["model"]["action_conditioned"] is (arm == "actions")
+    assert sorted(p.name for p in (work / "actions" / "final").iterdir()) == [
+        "trained-seed1.json", "trained-seed2.json", "untrained-seed1.json", "untrained-seed2.json"]
+    curve = json.loads((work / "curve.json").read_text())
+    cell = curve["actions"]["2"]["rotation R² from [z_0, z_1]"]
+    values = [json.loads((work / "actions" / "curve" / f"epoch0002-seed{s}.json").read_text())["r2"]["rotation"] for s in (1, 2)]
+    assert cell["n"] == 2 and cell["mean"] == pytest.approx(sum(values) / 2) and cell["std"] == pytest.approx(abs(values[0] - values[1]) / 2 ** 0.5)
+    assert "Verdict: the gap" in (work / "summary.md").read_text()
+    first_render = (work / "toy-seed1" / "toy.json").stat().st_mtime_ns
+    capsys.readouterr()
+    assert ex.main(["--fast", "--work", str(work)]) == 0  # resumes: no new data, no new epoch, no new evaluation
+    out = capsys.readouterr().out
+    assert (work / "toy-seed1" / "toy.json").stat().st_mtime_ns == first_render
+    assert "12 of 12 evaluations already done; running 0" in out and "6 of 6 evaluations already done" in out
+    assert "completed: epoch 2" in (work / "actions" / "train.log").read_text()
 
 
-def test_action_ablation_summary_reports_the_share_kept():
+def test_action_ablation_verdict_needs_a_gap_beyond_twice_its_standard_error():
     ex = load_example("action_ablation")
+    args = ex.parse_args(["--work", "unused"])
+    label = "rotation R² from [z_0, z_1]"
 
-    def report(r2, r2_agg):
-        return {"top1_zagg": {"1": 90.0}, "r2": {"rotation": r2, "rotation_from_zagg": r2_agg}}
+    def final(a_mean, a_std, b_mean, b_std):
+        return {"actions": {"trained": {label: {"mean": a_mean, "std": a_std, "n": 3}}, "untrained": {label: {"mean": 0.01, "std": 0.0, "n": 3}}},
+                "no-actions": {"trained": {label: {"mean": b_mean, "std": b_std, "n": 3}}, "untrained": {}}}
 
-    table = ex.summarize({"actions": report(0.6, 0.2), "no-actions": report(0.15, 0.05)})
-    assert "| actions | 90.0 % | 0.600 | 0.200 |" in table
-    assert "keeps 25 % of the rotation R²" in table
-    assert "keeps" not in ex.summarize({"actions": report(-0.1, 0.0), "no-actions": report(0.1, 0.0)})
+    opened = ex.gap(final(0.60, 0.03, 0.40, 0.03))
+    assert opened["opens"] and opened["difference"] == pytest.approx(0.20) and opened["standard_error"] == pytest.approx((2 * 0.03 ** 2 / 3) ** 0.5)
+    assert not ex.gap(final(0.60, 0.15, 0.45, 0.15))["opens"]  # 0.15 apart, standard error 0.122
+    assert not ex.gap(final(0.40, 0.01, 0.60, 0.01))["opens"]  # a gap the other way is no gap
+    table = ex.summarize(final(0.60, 0.03, 0.40, 0.03), {}, args)
+    assert "| rotation R² from [z_0, z_1] | 0.600 ± 0.030 | 0.400 ± 0.030 | 0.010 ± 0.000 |" in table
+    assert "the gap in rotation R² from [z_0, z_1] opens: actions minus no actions +0.200" in table
