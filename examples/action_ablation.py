@@ -20,7 +20,8 @@ data it renders itself, and measures every number on objects the models never tr
 4. the final numbers: the last checkpoint of both arms and the untrained full model, with the
    paper's probe width (MLP 1024-1024) and longer probe training, on each evaluation set;
 5. writes ``curve.json``, ``curve.png`` (rotation R² and top-1 of both arms against epochs, mean and
-   standard deviation over the evaluation seeds), ``final.json`` and ``summary.md`` with the verdict.
+   standard deviation over the evaluation seeds), ``final.json``, ``summary.md`` with the verdict, and
+   ``card_measured.json``: the final numbers as model-card rows (mean, spread, seeds, untrained floor).
 
 Every step keeps its results under ``--work`` and is skipped when they are already there.
 """
@@ -378,9 +379,51 @@ def plot_curve(curve: dict, out: Path) -> Optional[Path]:
     return path
 
 
+#: report key -> card metric name (rows in the format of weights/*.json "measured")
+_CARD_METRICS = {("top1_z",): "top1_linear_z", ("r2", "rotation"): "rotation_r2",
+                 ("r2", "rotation_from_zagg"): "rotation_from_zagg_r2", ("r2", "individual_rotation"): "individual_rotation_r2",
+                 ("r2_sie", "rotation"): "rotation_r2_sie", ("r2_sie", "rotation_from_zagg"): "rotation_from_zagg_r2_sie",
+                 ("r2_sie", "individual_rotation"): "individual_rotation_r2_sie"}
+
+
+def card_rows(args: argparse.Namespace) -> list[dict]:
+    """The final numbers as model-card rows: mean, spread and count over the evaluation seeds, with the floor."""
+    p = args.probes["final"]
+    width = p["mlp_width"] or 1024
+    untrained = load_results(args.work / "actions" / "final", "untrained-seed*.json")
+    rows = []
+    for arm, prefix in (("actions", "this model"), ("no-actions", "ablation without action conditioning (same recipe, "
+                                                                   "model.action_conditioned=false)")):
+        trained = load_results(args.work / arm / "final", "trained-seed*.json")
+        if not trained:
+            continue
+        setting_probe = (f"probes {p['epochs']} epochs, {max(1, p['redraw'])} view draws, MLP {width}-{width} for rotation; "
+                         f"fresh data seeds {', '.join(map(str, args.eval_seeds))} ({trained[0]['num_train']:,} probe-train / "
+                         f"{trained[0]['num_val']:,} test objects each)")
+        keys = [(k,) for k in ("top1_z",)] + [("top1_zagg", m) for m in sorted(trained[0].get("top1_zagg", {}), key=int)]
+        keys += [(g, t) for g in ("r2", "r2_sie") for t in ("individual_rotation", "rotation", "rotation_from_zagg")]
+        for key in keys:
+            values = [v for v in (metric(r, key) for r in trained) if v is not None]
+            if not values:
+                continue
+            name = "top1_linear_zagg" if key[0] == "top1_zagg" else _CARD_METRICS[key]
+            digits = 2 if key[0].startswith("top1") else 3
+            setting = prefix + (f", M_tr=3, M_val={key[1]}" if key[0] == "top1_zagg" else ", one view" if key == ("top1_z",) else "")
+            row = {"metric": name, "value": round(statistics.fmean(values), digits), "setting": f"{setting}; {setting_probe}",
+                   "source": "examples/action_ablation.py (final stage)", "seeds": len(values),
+                   "spread": round(statistics.stdev(values), digits) if len(values) > 1 else 0.0}
+            floor = [v for v in (metric(r, key) for r in untrained) if v is not None] if arm == "actions" else []
+            if floor:
+                row["floor"] = round(statistics.fmean(floor), digits)
+                row["floor_spread"] = round(statistics.stdev(floor), digits) if len(floor) > 1 else 0.0
+            rows.append(row)
+    return rows
+
+
 def report(args: argparse.Namespace) -> str:
     from seqjepa.utils.files import atomic_write_text
 
+    atomic_write_text(args.work / "card_measured.json", json.dumps(card_rows(args), indent=1, ensure_ascii=False) + "\n")
     curve, final = curve_table(args), final_table(args)
     atomic_write_text(args.work / "curve.json", json.dumps(curve, indent=1) + "\n")
     atomic_write_text(args.work / "final.json", json.dumps({"final": final, "gap": gap(final),

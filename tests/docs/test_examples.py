@@ -198,6 +198,12 @@ def test_action_ablation_trains_both_arms_evaluates_fresh_seeds_and_resumes(tmp_
     values = [json.loads((work / "actions" / "curve" / f"epoch0002-seed{s}.json").read_text())["r2"]["rotation"] for s in (1, 2)]
     assert cell["n"] == 2 and cell["mean"] == pytest.approx(sum(values) / 2) and cell["std"] == pytest.approx(abs(values[0] - values[1]) / 2 ** 0.5)
     assert "Verdict: the gap" in (work / "summary.md").read_text()
+    rows = json.loads((work / "card_measured.json").read_text())
+    mine = [r for r in rows if r["setting"].startswith("this model")]
+    assert mine and all(r["seeds"] == 2 and "floor" in r for r in mine)
+    assert any(r["setting"].startswith("ablation") and "floor" not in r for r in rows)
+    trained = [json.loads((work / "actions" / "final" / f"trained-seed{s}.json").read_text())["r2"]["rotation"] for s in (1, 2)]
+    assert next(r for r in mine if r["metric"] == "rotation_r2")["value"] == pytest.approx(sum(trained) / 2, abs=5e-4)
     first_render = (work / "toy-seed1" / "toy.json").stat().st_mtime_ns
     capsys.readouterr()
     assert ex.main(["--fast", "--work", str(work)]) == 0  # resumes: no new data, no new epoch, no new evaluation
