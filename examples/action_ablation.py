@@ -152,10 +152,12 @@ def checkpoints(args: argparse.Namespace, arm: str) -> dict[int, Optional[Path]]
 
 
 def curve_points(args: argparse.Namespace, arm: str) -> dict[int, Optional[Path]]:
-    """The checkpoints on the curve: epoch 0, the first kept one, every ``--curve-every`` epochs, the last."""
+    """The checkpoints on the curve: epoch 0, the first kept one, every ``--curve-every`` epochs, the run's last."""
     found = checkpoints(args, arm)
     kept = [e for e in found if e > 0]
-    chosen = {0, *kept[:1], *kept[-1:], *(e for e in kept if e % args.curve_every == 0)}
+    recipe = args.work / arm / "run" / "recipe.json"
+    last = json.loads(recipe.read_text())["train"]["epochs"] if recipe.is_file() else None
+    chosen = {0, *kept[:1], *(e for e in kept if e % args.curve_every == 0 or e == last)}
     return {e: found[e] for e in sorted(chosen)}
 
 
