@@ -32,9 +32,10 @@ VIEWS = 4
 SIZE = 128
 JPEG_QUALITY = 88
 #: the scene of the default model's training data
-#: (seqjepa make-toy-3diebench --light white --face-colors canonical --max-angle 45)
+#: (seqjepa make-toy-3diebench --light white --face-colors independent --max-angle 45):
+#: every face draws its own colour, so the colours name neither the class nor the pose
 LIGHT_COLOR = "white"
-FACE_COLORS = "canonical"
+FACE_COLORS = "independent"
 MAX_ANGLE = math.pi / 4
 
 

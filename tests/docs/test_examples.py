@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import re
@@ -14,9 +15,10 @@ from sklearn import metrics as sklearn_metrics
 from sklearn.linear_model import Ridge
 
 import seqjepa
+from seqjepa.data.synthetic import FACE_COLORS
 from seqjepa.finetune import load_finetuned
 
-from .conftest import load_example
+from .conftest import EXAMPLES, load_example
 
 
 def test_feature_extraction_procedural_views(small_model_dir, tmp_path, capsys):
@@ -103,6 +105,30 @@ def test_rotation_regression_runs_and_its_r2_is_sklearns(small_model_dir, tmp_pa
     assert ex.r2_score(y[:, :1], exact) == pytest.approx(1.0, abs=1e-9)
     with pytest.raises(ValueError, match="constant"):
         ex.r2_score(np.ones((4, 1)), np.zeros((4, 1)))
+
+
+def test_examples_default_to_the_default_models_scene():
+    """rotation_regression and the demo's views are in the default model's scene; fine-tuning tests off it."""
+    scene = load_example("action_ablation").SCENE  # the default model's scene (its training set differs only in seed)
+    assert scene["face_colors"] == "independent"
+    ex = load_example("rotation_regression")
+    args = ex.parse_args([])
+    assert (args.face_colors, args.light) == (scene["face_colors"], scene["light_color"])
+    assert math.radians(args.max_angle) == pytest.approx(scene["max_angle"])
+    defaults = inspect.signature(ex.make_pairs).parameters
+    assert defaults["face_colors"].default == scene["face_colors"] and defaults["light_color"].default == scene["light_color"]
+    assert defaults["max_angle"].default == pytest.approx(scene["max_angle"])
+    shipped = json.loads((EXAMPLES / "assets" / "example.json").read_text())["scene"]
+    assert (shipped["face_colors"], shipped["light_color"]) == (scene["face_colors"], scene["light_color"])
+    assert shipped["max_angle"] == pytest.approx(scene["max_angle"])
+
+    parser = load_example("finetune_vs_linear_probe").make_parser()
+    args = parser.parse_args([])
+    assert args.face_colors != scene["face_colors"]  # a shift away from the training scene by default
+    assert args.light == scene["light_color"] and math.radians(args.max_angle) == pytest.approx(scene["max_angle"])
+    assert parser.parse_args(["--face-colors", scene["face_colors"]]).face_colors == scene["face_colors"]
+    choices = next(a.choices for a in parser._actions if a.dest == "face_colors")
+    assert tuple(choices) == FACE_COLORS
 
 
 def test_rotation_pairs_are_two_views_and_their_relative_quaternion(small_model_dir):
