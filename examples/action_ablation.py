@@ -151,12 +151,17 @@ def checkpoints(args: argparse.Namespace, arm: str) -> dict[int, Optional[Path]]
     return dict(sorted(found.items()))
 
 
+def _planned_epochs(args: argparse.Namespace, arm: str) -> Optional[int]:
+    """The epochs the arm's run was started for (its recipe.json), None before it started."""
+    recipe = args.work / arm / "run" / "recipe.json"
+    return json.loads(recipe.read_text())["train"]["epochs"] if recipe.is_file() else None
+
+
 def curve_points(args: argparse.Namespace, arm: str) -> dict[int, Optional[Path]]:
     """The checkpoints on the curve: epoch 0, the first kept one, every ``--curve-every`` epochs, the run's last."""
     found = checkpoints(args, arm)
     kept = [e for e in found if e > 0]
-    recipe = args.work / arm / "run" / "recipe.json"
-    last = json.loads(recipe.read_text())["train"]["epochs"] if recipe.is_file() else None
+    last = _planned_epochs(args, arm)
     chosen = {0, *kept[:1], *(e for e in kept if e % args.curve_every == 0 or e == last)}
     return {e: found[e] for e in sorted(chosen)}
 
@@ -241,8 +246,13 @@ def final_jobs(args: argparse.Namespace, roots: dict[int, Path]) -> list[tuple]:
     jobs = []
     for arm in ARMS:
         last_epoch, last = max(checkpoints(args, arm).items())
+        finished = last_epoch > 0 and last_epoch == _planned_epochs(args, arm)
+        if not finished:
+            print(f"[{arm}] training has not finished (newest kept checkpoint: epoch {last_epoch}): "
+                  "only the untrained network is evaluated now")
         for seed, root in roots.items():
-            jobs.append((args, arm, last_epoch, last, root, "final", args.work / arm / "final" / f"trained-seed{seed}.json"))
+            if finished:
+                jobs.append((args, arm, last_epoch, last, root, "final", args.work / arm / "final" / f"trained-seed{seed}.json"))
             if arm == "actions":
                 jobs.append((args, arm, 0, None, root, "final", args.work / arm / "final" / f"untrained-seed{seed}.json"))
     return jobs
