@@ -77,6 +77,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="processes for training and evaluation (default: 2 on a CPU, one per core; 1 on CUDA)")
     parser.add_argument("--stage", choices=("all", "train", "curve", "final", "report"), default="all",
                         help="run one stage only (each needs the ones before it)")
+    parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS),
+                        help="evaluate only these arms (default both; e.g. one arm per process while the other trains)")
     parser.add_argument("--curve-every", type=int, default=100, metavar="EPOCHS",
                         help="evaluate kept checkpoints every this many epochs on the curve, plus the first and the last "
                         "(default 100)")
@@ -223,6 +225,7 @@ def evaluate(job: tuple) -> tuple[Path, dict]:
 
 
 def run_jobs(args: argparse.Namespace, jobs: list[tuple]) -> None:
+    jobs = [j for j in jobs if j[1] in args.arms]
     todo = [j for j in jobs if not j[-1].is_file()]
     print(f"{len(jobs) - len(todo)} of {len(jobs)} evaluations already done; running {len(todo)}")
     if args.jobs == 1 or len(todo) <= 1:
