@@ -62,7 +62,10 @@ def test_default_model_on_toy_data_is_compared_with_its_own_card(toy_root):
                          "individual_rotation": by_metric["individual_rotation_r2"]}
     assert ref["r2_sie"]["rotation"] == by_metric["rotation_r2_sie"]
     md = render_markdown(results)
-    assert f"| z_AGG | 1 | {results['top1_zagg']['1']:.2f} ± {results['spread']['top1_zagg']['1']:.2f} | {zagg['1']:.2f} |" in md
+    row1 = next(r for r in own if r["metric"] == "top1_linear_zagg" and "M_val=1;" in r["setting"])
+    assert ref["spread"]["top1_zagg"]["1"] == row1["spread"] and ref["floor"]["top1_zagg"]["1"] == row1["floor"]
+    assert (f"| z_AGG | 1 | {results['top1_zagg']['1']:.2f} ± {results['spread']['top1_zagg']['1']:.2f} | "
+            f"{zagg['1']:.2f} ± {row1['spread']:.2f} (untrained {row1['floor']:.2f} ± {row1['floor_spread']:.2f}) |") in md
 
 
 def test_official_checkpoint_on_toy_data_has_no_reference(toy_root, small_model):
