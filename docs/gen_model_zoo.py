@@ -99,7 +99,11 @@ def _pinned(card: Mapping[str, Any]) -> str:
 
 
 def _value(entry: Mapping[str, Any]) -> str:
-    """``value ± spread (n data seeds; untrained floor f ± s)`` with the parts the row has."""
+    """``value ± spread (n data seeds; untrained floor f ± s)`` with the parts the row has.
+
+    The page's twin of ``seqjepa.zoo.registry.CardMetric.describe``: this script reads the card JSON as written
+    (values unrounded) and stays free of torch, which importing seqjepa would load.
+    """
     text = str(entry.get("value"))
     if entry.get("spread") is not None:
         text += f" ± {entry['spread']}"
