@@ -24,6 +24,18 @@ FIXTURES = Path(__file__).parent / "fixtures"
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
+def load_module(path: Path, name: str):
+    """Import the script at ``path`` as module ``name`` (registered in sys.modules, so its functions pickle)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def small_config(**changes) -> SeqJEPAConfig:
     """A seq-JEPA small enough for unit tests: narrow ResNet, 16-px images, 1 aggregator layer."""
     base = dict(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -12,7 +10,7 @@ import torch
 
 from seqjepa import SeqJEPA
 
-from ..conftest import small_config
+from ..conftest import load_module, small_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -20,12 +18,7 @@ EXAMPLES = ROOT / "examples"
 
 def load_example(name: str) -> ModuleType:
     """Import ``examples/<name>.py`` by path, as a user running it would."""
-    path = EXAMPLES / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"seqjepa_example_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_module(EXAMPLES / f"{name}.py", f"seqjepa_example_{name}")
 
 
 @pytest.fixture(scope="session")

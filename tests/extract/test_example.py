@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 
@@ -11,15 +10,8 @@ import pytest
 
 import seqjepa
 
+from ..conftest import load_module as _load
 from .conftest import ROOT
-
-
-def _load(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_linear_probe_example_extracts_both_splits_and_scores_them(model_dir, tmp_path, capsys):
