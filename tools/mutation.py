@@ -3,10 +3,18 @@
 
 Each module is mutated on its own, in a scratch copy of the repository (``.mutation/<module>/``,
 git-ignored), against a targeted test selection, so one module's run is minutes, not hours, and a
-finished module is not run again (rerun the script to resume; ``--force`` reruns). The report
-(``tools/mutation-report.md`` by default) gives per module the score and every surviving mutant,
-each with the reason recorded in ``tools/mutation_equivalent.json`` (an equivalent mutant) or
-flagged ``UNEXPLAINED`` (a missing test: write one that kills it).
+finished module is not run again (rerun the script to resume; ``--force`` reruns). A finished run's
+statuses and survivors are kept in ``tools/mutation-results/<module>.json`` (committed), from which
+the report (``tools/mutation-report.md`` by default) is written: per module the score and every
+surviving mutant, each with the reason recorded in ``tools/mutation_equivalent.json`` (an equivalent
+mutant) or flagged ``UNEXPLAINED`` (a missing test: write one that kills it). A reason is pinned to
+the mutant's diff: when a rerun numbers the mutants differently, a reason whose diff no longer
+matches is reported ``STALE`` and counts as unexplained.
+
+After writing tests for the survivors, ``--retest`` copies the current tests into the scratch copy
+and reruns the survivors only (refused if the mutated source changed since the run: that needs
+``--force``). A mutant mutmut cannot switch (a closure built at import) is checked with ``--plant``,
+which writes the mutant into a clean copy of the source and runs the selection on it.
 
 Install the tool first (it is not a test dependency)::
 
@@ -19,6 +27,8 @@ Run::
     python tools/mutation.py --list               # the modules and their test selections
     python tools/mutation.py --report-only        # rewrite the report from finished runs
     python tools/mutation.py model --only 'seqjepa.models.model.x_ema_update_*'   # some mutants (partial)
+    python tools/mutation.py model --retest       # rerun the survivors against the current tests
+    python tools/mutation.py actions --plant NAME # plant one mutant in plain source and run the tests
 
 Scores count ``killed`` and ``timeout`` as detected, over all mutants that ran (``skipped`` and
 ``no tests`` mutants count as survivors: no selected test runs that code).
@@ -39,6 +49,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / ".mutation"
 EQUIVALENT = Path(__file__).with_name("mutation_equivalent.json")
+RESULTS = Path(__file__).with_name("mutation-results")
 
 #: module key -> (files to mutate, the tests that are meant to catch their defects), in priority order
 MODULES: dict[str, tuple[list[str], list[str]]] = {
@@ -55,7 +66,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "actions": (["seqjepa/models/actions.py"],
                 ["tests/data/test_actions.py", "tests/data/test_augmented.py", "tests/test_model.py"]),
     "model": (["seqjepa/models/model.py"],
-              ["tests/test_model.py", "tests/test_official_parity.py", "tests/reliability/test_inputs.py"]),
+              ["tests/test_model.py", "tests/test_model_edges.py", "tests/test_official_parity.py",
+               "tests/reliability/test_inputs.py"]),
 }
 
 #: Lines that hold nothing but error-message or log text are not mutated: their wording is not the
@@ -104,6 +116,13 @@ def _setup_cfg(files: list[str], tests: list[str]) -> str:
     )
 
 
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the scratch copy must be what is imported
     env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false", HF_HUB_OFFLINE="1")
@@ -136,27 +155,129 @@ def run_module(key: str, force: bool, max_children: int, only: list[str] | None 
     if only:
         results["only"] = only
     if proc.returncode == 0 and not only:  # a run of some mutants only is reported as partial
-        done.write_text(json.dumps(results, indent=1))
+        _write_json(done, results)
+        _write_json(RESULTS / f"{key}.json", results)
     print(f"[{key}] exit {proc.returncode} in {results['wall_s']} s: {results['counts']}", flush=True)
 
 
-def collect(key: str) -> dict:
+def _finished(key: str) -> dict:
+    path = RESULTS / f"{key}.json"
+    if not path.exists() or not (WORK / key / "mutants").is_dir():
+        sys.exit(f"[{key}] no finished run with its scratch copy here: run `python tools/mutation.py {key}` first")
+    return json.loads(path.read_text())
+
+
+def retest(key: str, max_children: int) -> None:
+    """Rerun a finished module's survivors against the current tests (the source must be unchanged)."""
+    files, tests = MODULES[key]
     dest = WORK / key
-    proc = _mutmut(["results", "--all", "true"], dest)
+    results = _finished(key)
+    changed = [f for f in files if (REPO / f).read_bytes() != (dest / f).read_bytes()]
+    if changed:
+        sys.exit(f"[{key}] {', '.join(changed)} changed since the run: its mutants are not these; rerun with --force")
+    shutil.rmtree(dest / "tests")
+    shutil.copytree(REPO / "tests", dest / "tests", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (dest / "setup.cfg").write_text(_setup_cfg(files, tests))
+    names = sorted(results["survivors"])
+    if not names:
+        print(f"[{key}] no survivors to retest")
+        return
+    print(f"[{key}] retesting {len(names)} survivors against the current tests", flush=True)
+    start = time.time()
+    with open(dest / "mutmut.log", "a") as log:
+        proc = _mutmut(["run", "--max-children", str(max_children), *names], dest, log)
+    if proc.returncode != 0:
+        sys.exit(f"[{key}] mutmut exited {proc.returncode}; see {dest / 'mutmut.log'}")
+    # mutmut forgets the other mutants' results on a run by name: only the retested ones are new
+    statuses = _statuses(key)
+    counts = dict(results["counts"])
+    survivors = {}
+    for name in names:
+        old, now = results["survivors"][name]["status"], statuses[name]
+        counts[old] -= 1
+        counts[now] = counts.get(now, 0) + 1
+        if STATUS_BY_EXIT_CODE.get(now, "survived") == "survived":
+            survivors[name] = _survivor(key, name, now)
+    new = {**results, "counts": {k: v for k, v in counts.items() if v}, "survivors": survivors, "tests": tests,
+           "wall_s": round(results["wall_s"] + time.time() - start, 1),
+           "retested": {**results.get("retested", {}), **{n: statuses[n] for n in names}},
+           "planted": {n: v for n, v in results.get("planted", {}).items() if n in survivors}}
+    _write_json(dest / "done.json", new)
+    _write_json(RESULTS / f"{key}.json", new)
+    print(f"[{key}] {len(names) - len(new['survivors'])} of {len(names)} survivors now killed", flush=True)
+
+
+def plant(key: str, names: list[str], tests: list[str] | None) -> None:
+    """Write each mutant into a clean copy of the source and run the tests on it (for mutants mutmut
+    cannot switch at run time, such as closures built at import); the outcome goes into the results."""
+    files, selection = MODULES[key]
+    dest = WORK / key
+    results = _finished(key)
+    tests = tests or selection
+    env = {**_env(), "PYTHONPATH": str(dest)}
+    try:
+        for name in names:
+            if name not in results["survivors"]:
+                sys.exit(f"[{key}] {name} is not a survivor of the finished run")
+            for f in files:
+                shutil.copy2(REPO / f, dest / f)
+            applied = _mutmut(["apply", name], dest)
+            if applied.returncode != 0 or all((REPO / f).read_bytes() == (dest / f).read_bytes() for f in files):
+                sys.exit(f"[{key}] could not apply {name}: {applied.stdout}{applied.stderr}")
+            proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+                                  cwd=dest, env=env, text=True, capture_output=True)
+            failed = [line.split(" ")[1] for line in proc.stdout.splitlines() if line.startswith("FAILED ")]
+            outcome = "killed" if proc.returncode == 1 else f"survived (pytest exit {proc.returncode})"
+            results.setdefault("planted", {})[name] = {"outcome": outcome, "tests": tests, "failed": failed[:5]}
+            print(f"[{key}] planted {name}: {outcome} {' '.join(failed[:5])}", flush=True)
+    finally:
+        for f in files:
+            shutil.copy2(REPO / f, dest / f)
+    _write_json(RESULTS / f"{key}.json", results)
+
+
+def _statuses(key: str) -> dict[str, str]:
+    proc = _mutmut(["results", "--all", "true"], WORK / key)
     statuses: dict[str, str] = {}
     for line in proc.stdout.splitlines():
         m = re.match(r"\s+(\S+): (.+)$", line)
         if m:
             statuses[m.group(1)] = m.group(2).strip()
+    return statuses
+
+
+def _survivor(key: str, name: str, status: str) -> dict:
+    diff = _mutmut(["show", name], WORK / key).stdout
+    return {"status": status, "diff": "\n".join(diff.splitlines()[1:])}
+
+
+def collect(key: str) -> dict:
+    statuses = _statuses(key)
     counts: dict[str, int] = {}
     for status in statuses.values():
         counts[status] = counts.get(status, 0) + 1
-    survivors = {}
-    for name, status in sorted(statuses.items()):
-        if STATUS_BY_EXIT_CODE.get(status, "survived") == "survived":
-            diff = _mutmut(["show", name], dest).stdout
-            survivors[name] = {"status": status, "diff": "\n".join(diff.splitlines()[1:])}
+    survivors = {name: _survivor(key, name, status) for name, status in sorted(statuses.items())
+                 if STATUS_BY_EXIT_CODE.get(status, "survived") == "survived"}
     return {"module": key, "files": MODULES[key][0], "tests": MODULES[key][1], "counts": counts, "survivors": survivors}
+
+
+def _changed_lines(diff: str) -> list[str]:
+    """What a mutation changes: its -/+ lines (the hunk header and context move with unrelated edits)."""
+    return [line for line in diff.splitlines()
+            if line[:1] in "-+" and not line.startswith(("---", "+++"))]
+
+
+def _reason(name: str, survivor: dict, planted: dict, equivalent: dict) -> tuple[str, bool]:
+    """The survivor's explanation and whether it is explained."""
+    if planted.get(name, {}).get("outcome") == "killed":
+        p = planted[name]
+        return f"Killed when planted by hand in plain source (`--plant`): {' '.join(p['failed']) or 'the selection'} failed.", True
+    entry = equivalent.get(name)
+    if entry is None:
+        return "UNEXPLAINED", False
+    if _changed_lines(entry["diff"]) != _changed_lines(survivor["diff"]):
+        return f"STALE: the recorded reason is for another mutation ({entry['reason']})", False
+    return entry["reason"], True
 
 
 def write_report(path: Path) -> None:
@@ -168,7 +289,7 @@ def write_report(path: Path) -> None:
            "|---|---|---|---|---|---|---|---|"]
     details = []
     for key in MODULES:
-        done = WORK / key / "done.json"
+        done = RESULTS / f"{key}.json"
         if done.exists():
             r = json.loads(done.read_text())
         elif (WORK / key / "mutants").is_dir():  # stopped part-way: report what ran, say so
@@ -182,15 +303,21 @@ def write_report(path: Path) -> None:
             r["files"] = [*r["files"], f"(partial: {not_run} mutants not run)"]
         total = sum(v for s, v in r["counts"].items() if STATUS_BY_EXIT_CODE.get(s) != "not run")
         detected = sum(v for s, v in r["counts"].items() if STATUS_BY_EXIT_CODE.get(s) == "detected")
-        unexplained = [n for n in r["survivors"] if n not in equivalent]
+        planted = r.get("planted", {})
+        reasons = {n: _reason(n, s, planted, equivalent) for n, s in r["survivors"].items()}
+        unexplained = [n for n, (_, ok) in reasons.items() if not ok]
         score = f"{100.0 * detected / total:.1f} %" if total else "n/a"
         out.append(f"| {key} | {', '.join(r['files'])} | {total} | {detected} | {total - detected} | {score} | "
                    f"{len(unexplained)} | {r['wall_s']:.0f} s |")
         details += [f"## {key}", "", f"Tests: `{' '.join(r['tests'])}`", ""]
+        if r.get("retested"):
+            now_killed = sum(1 for n in r["retested"] if n not in r["survivors"])
+            details += [f"Survivors of the first run retested against later tests (`--retest`): "
+                        f"{now_killed} of {len(r['retested'])} killed; the counts above include them.", ""]
         if not r["survivors"]:
             details += ["No survivors.", ""]
         for name, s in r["survivors"].items():
-            reason = equivalent.get(name, "UNEXPLAINED")
+            reason = reasons[name][0]
             details += [f"### `{name}` ({s['status']})", "", f"Reason: {reason}", "", "```diff", s["diff"].strip(), "```", ""]
     path.write_text("\n".join(out + [""] + details) + "\n")
     print(f"report: {path}")
@@ -206,6 +333,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--only", action="append", metavar="PATTERN",
                         help="run only the mutants whose names match (mutmut's wildcards), e.g. 'seqjepa.models.model.x_ema_update_*'")
+    parser.add_argument("--retest", action="store_true",
+                        help="rerun the survivors of finished modules against the current tests")
+    parser.add_argument("--plant", action="append", metavar="MUTANT",
+                        help="write this survivor into a clean copy of the source and run the tests (one module)")
+    parser.add_argument("--plant-tests", nargs="+", metavar="TEST",
+                        help="tests to run on a planted mutant (default: the module's selection)")
     args = parser.parse_args(argv)
     if args.list:
         for key, (files, tests) in MODULES.items():
@@ -219,8 +352,15 @@ def main(argv: list[str] | None = None) -> int:
             import mutmut  # noqa: F401
         except ImportError:
             parser.error('mutmut is not installed: pip install "mutmut>=3.3,<4"')
-        for key in args.modules or list(MODULES):
-            run_module(key, args.force, args.max_children, args.only)
+        if args.plant:
+            if len(args.modules) != 1:
+                parser.error("--plant takes exactly one module")
+            plant(args.modules[0], args.plant, args.plant_tests)
+        for key in [] if args.plant else args.modules or list(MODULES):
+            if args.retest:
+                retest(key, args.max_children)
+            else:
+                run_module(key, args.force, args.max_children, args.only)
     write_report(args.report)
     return 0
 
