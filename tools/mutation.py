@@ -283,10 +283,11 @@ def _reason(name: str, survivor: dict, planted: dict, equivalent: dict) -> tuple
 def write_report(path: Path) -> None:
     equivalent = json.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
     out = ["# Mutation report", "", "Written by `tools/mutation.py` (mutmut). Detected = killed + timeout; the score is",
-           "detected / mutants run. Survivors are listed with the reason they are equivalent (from",
-           "`tools/mutation_equivalent.json`) or as UNEXPLAINED.", "",
-           "| module | files | mutants | detected | survived | score | unexplained | wall time |",
-           "|---|---|---|---|---|---|---|---|"]
+           "detected / mutants run. Every survivor is listed: killed when planted by hand in plain source",
+           "(`--plant`, for code mutmut cannot switch), equivalent (the reason recorded in",
+           "`tools/mutation_equivalent.json`, pinned to the mutant's diff), or UNEXPLAINED (a missing test).", "",
+           "| module | files | mutants | detected | score | survivors killed when planted | equivalent | unexplained | wall time |",
+           "|---|---|---|---|---|---|---|---|---|"]
     details = []
     for key in MODULES:
         done = RESULTS / f"{key}.json"
@@ -296,7 +297,7 @@ def write_report(path: Path) -> None:
             r = collect(key)
             r["wall_s"], r["partial"] = 0.0, True
         else:
-            out.append(f"| {key} | {', '.join(MODULES[key][0])} | not run | | | | | |")
+            out.append(f"| {key} | {', '.join(MODULES[key][0])} | not run | | | | | | |")
             continue
         if r.get("partial"):
             not_run = sum(v for s, v in r["counts"].items() if STATUS_BY_EXIT_CODE.get(s) == "not run")
@@ -307,8 +308,10 @@ def write_report(path: Path) -> None:
         reasons = {n: _reason(n, s, planted, equivalent) for n, s in r["survivors"].items()}
         unexplained = [n for n, (_, ok) in reasons.items() if not ok]
         score = f"{100.0 * detected / total:.1f} %" if total else "n/a"
-        out.append(f"| {key} | {', '.join(r['files'])} | {total} | {detected} | {total - detected} | {score} | "
-                   f"{len(unexplained)} | {r['wall_s']:.0f} s |")
+        planted_killed = sum(1 for n in r["survivors"] if planted.get(n, {}).get("outcome") == "killed")
+        equivalent_n = len(r["survivors"]) - planted_killed - len(unexplained)
+        out.append(f"| {key} | {', '.join(r['files'])} | {total} | {detected} | {score} | {planted_killed} | "
+                   f"{equivalent_n} | {len(unexplained)} | {r['wall_s']:.0f} s |")
         details += [f"## {key}", "", f"Tests: `{' '.join(r['tests'])}`", ""]
         if r.get("retested"):
             now_killed = sum(1 for n in r["retested"] if n not in r["survivors"])
