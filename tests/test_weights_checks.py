@@ -219,3 +219,152 @@ def test_save_pretrained_writes_what_it_is_given_and_can_write_again(tmp_path):
 def _corrupt_config(d):
     _edit(d, lambda doc: doc["model"].update(predictor_hidden=64))  # the weights no longer fit: the error names them
     return d
+
+
+# ---------------------------------------------------------------- the header check before deserializing
+def _with_header(data: bytes, change) -> bytes:
+    """The same safetensors bytes with ``change`` applied to the parsed header (tensor data untouched)."""
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    change(header)
+    raw = json.dumps(header).encode()
+    return len(raw).to_bytes(8, "little") + raw + data[8 + n:]
+
+
+def _weights(tmp_path):
+    d = _saved(tmp_path)
+    config, _ = read_config_file(d / CONFIG_NAME)
+    return (d / WEIGHTS_NAME).read_bytes(), config
+
+
+def test_a_bfloat16_file_loads_into_a_float32_model(tmp_path):
+    torch.manual_seed(0)
+    model = SeqJEPA(small_config())
+    model.save_pretrained(tmp_path / "bf16", dtype=torch.bfloat16)
+    loaded = load_directory(tmp_path / "bf16", model_class=SeqJEPA)
+    weight = loaded.state_dict()["encoder.conv1.weight"]
+    assert weight.dtype == torch.float32
+    assert torch.equal(weight, model.state_dict()["encoder.conv1.weight"].bfloat16().float())
+
+
+def test_a_float_weight_stored_in_an_unknown_dtype_is_named_with_that_dtype(tmp_path):
+    data, config = _weights(tmp_path)
+    data = _with_header(data, lambda h: h["encoder.conv1.weight"].update(dtype="F8_E5M2"))
+    with pytest.raises(CheckpointMismatchError,
+                       match=r"nothing was loaded\. 1 dtype mismatch: encoder.conv1.weight: checkpoint F8_E5M2 vs model torch.float32$"):
+        load_weights_bytes(data, config, model_class=SeqJEPA, source="src")
+
+
+def test_a_header_entry_without_a_shape_is_a_named_mismatch(tmp_path):
+    data, config = _weights(tmp_path)
+    data = _with_header(data, lambda h: h["encoder.conv1.weight"].pop("shape"))
+    with pytest.raises(CheckpointMismatchError, match=r"1 shape mismatch: encoder.conv1.weight: checkpoint \(\) vs model \(\d+, 3, 3, 3\)$"):
+        load_weights_bytes(data, config, model_class=SeqJEPA, source="src")
+
+
+def test_unreadable_bytes_are_named_by_their_source(tmp_path):
+    data, config = _weights(tmp_path)
+    with pytest.raises(IntegrityError, match=r"^the-source is truncated"):
+        load_weights_bytes(data[:-4], config, model_class=SeqJEPA, source="the-source")
+
+
+def test_a_state_dict_that_does_not_fit_is_named_by_its_source():
+    from seqjepa.zoo.serialization import model_from_state_dict
+
+    state = SeqJEPA(small_config()).state_dict()
+    state.pop("predictor.fc2.bias")
+    with pytest.raises(CheckpointMismatchError, match=r"^the-source does not fit this model exactly; nothing was loaded. 1 missing: predictor.fc2.bias$"):
+        model_from_state_dict(small_config(), state, source="the-source", model_class=SeqJEPA)
+
+
+# ---------------------------------------------------------------- what save_pretrained writes
+def test_config_json_records_the_version_the_target_encoder_and_the_weights(tmp_path):
+    import seqjepa
+    from seqjepa.zoo.serialization import save_pretrained
+
+    model = SeqJEPA(small_config())
+    for include in (True, False):
+        out = tmp_path / str(include)
+        save_pretrained(model, out, include_target_encoder=include)
+        text = (out / CONFIG_NAME).read_text()
+        doc = json.loads(text)
+        assert text == json.dumps(doc, indent=2, sort_keys=True) + "\n"  # stable, diffable, byte-deterministic
+        data = (out / WEIGHTS_NAME).read_bytes()
+        assert doc["seqjepa_version"] == seqjepa.__version__
+        assert doc["has_target_encoder"] is include
+        assert doc["weights"] == {WEIGHTS_NAME: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}}
+
+
+def test_write_model_directory_keeps_the_target_encoder_by_default(tmp_path):
+    from seqjepa.zoo.serialization import write_model_directory
+
+    write_model_directory(SeqJEPA(small_config()), tmp_path / "m")
+    assert load_directory(tmp_path / "m", model_class=SeqJEPA).has_target_encoder
+
+
+def test_the_generated_card_records_the_weights_sha256_and_the_metadata(tmp_path):
+    from seqjepa.zoo.serialization import CARD_NAME, save_pretrained
+
+    save_pretrained(SeqJEPA(small_config()), tmp_path / "m", metadata={"name": "my-model", "seed": 7})
+    card = (tmp_path / "m" / CARD_NAME).read_text()
+    digest = hashlib.sha256((tmp_path / "m" / WEIGHTS_NAME).read_bytes()).hexdigest()
+    assert f"- `model.safetensors` sha256: `{digest}`" in card
+    assert "# my-model" in card and "- seed: `7`" in card
+
+
+class _MoveSpy(torch.Tensor):
+    """A tensor that records the device of every ``.to`` called on it (a GPU stand-in on a CPU-only machine)."""
+
+    moves: list = []
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func is torch.Tensor.to:
+            cls.moves.append(args[1] if len(args) > 1 else (kwargs or {}).get("device"))
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+def test_every_tensor_is_moved_to_the_cpu_before_it_is_written(tmp_path, monkeypatch):
+    from seqjepa.zoo.serialization import write_model_directory
+
+    model = SeqJEPA(small_config())
+    state = model.state_dict()
+    monkeypatch.setattr(model, "state_dict", lambda: {k: v.as_subclass(_MoveSpy) for k, v in state.items()})
+    _MoveSpy.moves = []
+    write_model_directory(model, tmp_path / "m")
+    assert len(_MoveSpy.moves) >= len(state) and set(_MoveSpy.moves) == {"cpu"}
+
+
+def _safetensors_like(header: dict, pad_to: int, payload: bytes = b"\0" * 8) -> bytes:
+    text = json.dumps(header, separators=(",", ":")).encode().ljust(pad_to, b" ")
+    return len(text).to_bytes(8, "little") + text + payload
+
+
+@pytest.mark.parametrize("padding", [0, 5])
+def test_the_header_is_rewritten_with_sorted_keys_left_aligned_in_the_same_length(padding):
+    from seqjepa.zoo.serialization import _canonical_header
+
+    header = {"b": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "__metadata__": {"format": "pt"}}
+    exact = len(json.dumps(header, separators=(",", ":")))
+    data = _safetensors_like(header, exact + padding)
+    out = _canonical_header(data)
+    sorted_text = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
+    assert out == data[:8] + sorted_text + b" " * padding + data[8 + exact + padding:]
+    assert sorted_text != json.dumps(header, separators=(",", ":")).encode()  # the input really was unsorted
+
+
+def test_a_sha256_mismatch_names_the_weights_file(tmp_path):
+    d = _saved(tmp_path)
+    _edit(d, lambda doc: doc["weights"][WEIGHTS_NAME].update(sha256="ab" * 32))
+    actual = hashlib.sha256((d / WEIGHTS_NAME).read_bytes()).hexdigest()
+    with pytest.raises(IntegrityError, match=rf"^weights {d / WEIGHTS_NAME} has sha256 {actual}, expected {'ab' * 32}: "):
+        load_directory(d, model_class=SeqJEPA)
+
+
+def test_a_directory_without_its_files_says_what_it_should_hold(tmp_path):
+    d = _saved(tmp_path)
+    (d / CONFIG_NAME).unlink()
+    (d / CONFIG_NAME).mkdir()
+    with pytest.raises(IntegrityError, match=rf"^{d / CONFIG_NAME} is a directory.*: a seqjepa model directory holds "
+                                             rf"{CONFIG_NAME} and {WEIGHTS_NAME}$"):
+        load_directory(d, model_class=SeqJEPA)
