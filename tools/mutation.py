@@ -62,6 +62,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
                        "tests/hub/test_download.py", "tests/hub/test_offline.py"]),
     "checkpoint": (["seqjepa/train/checkpoint.py"],
                    ["tests/train/test_checkpoint_rng.py", "tests/train/test_checkpoint_files.py", "tests/train/test_resume_faults.py",
+                    "tests/train/test_run_lock.py",
                     "tests/train/test_reference_training.py", "tests/reliability/test_pickles.py"]),
     "actions": (["seqjepa/models/actions.py"],
                 ["tests/data/test_actions.py", "tests/data/test_augmented.py", "tests/test_model.py"]),
