@@ -419,3 +419,66 @@ def test_in_memory_refuses_a_split_beyond_half_the_memory_and_non_booleans(toy_r
         ThreeDIEBench(toy_root, num_views=3, image_size=32, in_memory=True)
     with pytest.raises(ValueError, match="in_memory: expected True or False, got 1"):
         ThreeDIEBench(toy_root, num_views=3, image_size=32, in_memory=1)
+
+
+# ---------------------------------------------------------------- edges found by mutation testing (second run)
+@pytest.mark.parametrize("entry", ["/n01/obj/extra/", "/../obj/", "/n01/../", "/.hidden/obj/", "/n01/"])
+def test_index_entries_must_be_two_safe_parts(toy_copy, entry):
+    images = np.load(toy_copy / "train_images.npy")
+    images[1] = entry
+    np.save(toy_copy / "train_images.npy", images)
+    with pytest.raises(IntegrityError, match=rf"^index file .*: entry 1 is '{entry}'; expected '/<synset>/<object_id>/'"):
+        ThreeDIEBench(toy_copy, num_views=1)
+
+
+def test_labels_outside_the_bound_are_refused_naming_the_label(toy_copy):
+    from seqjepa.data.three_die_bench import _MAX_CLASSES
+
+    labels = np.load(toy_copy / "train_labels.npy")
+    assert labels.min() == 0
+    for bad in (-1, _MAX_CLASSES, _MAX_CLASSES + 7):
+        changed = labels.copy()
+        changed[2] = bad
+        np.save(toy_copy / "train_labels.npy", changed)
+        with pytest.raises(IntegrityError, match=rf"^label file .*train_labels.npy: labels must lie in \[0, {_MAX_CLASSES}\), got {bad}$"):
+            ThreeDIEBench(toy_copy, num_views=1)
+
+
+def test_a_label_file_of_the_other_split_beyond_the_bound_is_not_counted(toy_copy):
+    from seqjepa.data.three_die_bench import _MAX_CLASSES
+
+    val = np.load(toy_copy / "val_labels.npy")
+    val[0] = _MAX_CLASSES
+    np.save(toy_copy / "val_labels.npy", val)
+    assert ThreeDIEBench(toy_copy, "train", num_views=1).num_classes == 3
+
+
+def test_physical_memory_is_the_machines_and_zero_where_unknown(monkeypatch):
+    import os
+
+    import seqjepa.data.three_die_bench as module
+
+    meminfo = dict(line.split(":", 1) for line in open("/proc/meminfo").read().splitlines())
+    total = int(meminfo["MemTotal"].split()[0]) * 1024  # the kernel's count, a few % below the installed pages
+    assert 1.0 <= module._physical_memory() / total < 1.1
+
+    def no_sysconf(name):
+        raise ValueError(f"unrecognized configuration name {name}")
+
+    monkeypatch.setattr(os, "sysconf", no_sysconf)
+    assert module._physical_memory() == 0
+
+
+def test_in_memory_accepts_exactly_half_the_memory_and_refuses_a_byte_more(toy_root, monkeypatch):
+    import seqjepa.data.three_die_bench as module
+
+    disk = ThreeDIEBench(toy_root, num_views=3, image_size=32)
+    assert disk.in_memory is False
+    nbytes = sum(len(disk.view_ids(k)) for k in range(len(disk))) * 32 * 32 * 3
+    monkeypatch.setattr(module, "_physical_memory", lambda: 2 * nbytes)
+    assert ThreeDIEBench(toy_root, num_views=3, image_size=32, in_memory=True).in_memory is True
+    monkeypatch.setattr(module, "_physical_memory", lambda: 2 * nbytes - 2)
+    with pytest.raises(ValueError, match=rf"^in_memory: the train split decodes to 0.0 GiB \({nbytes // 3072} views at 32 px\)"):
+        ThreeDIEBench(toy_root, num_views=3, image_size=32, in_memory=True)
+    monkeypatch.setattr(module, "_physical_memory", lambda: 0)  # unknown: no limit
+    assert ThreeDIEBench(toy_root, num_views=3, image_size=32, in_memory=True).in_memory is True
