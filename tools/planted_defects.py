@@ -22,8 +22,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SCRATCH = REPO / ".mutation" / "planted"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mutation import REPO, WORK, _copy_repo  # noqa: E402  (the same scratch copy as the mutation runs)
+
+SCRATCH = WORK / "planted"
 
 
 @dataclass(frozen=True)
@@ -121,18 +123,6 @@ DEFECTS = (
 )
 
 
-def _copy_repo() -> None:
-    if SCRATCH.exists():
-        shutil.rmtree(SCRATCH)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("seqjepa", "tests", "weights", "examples", "docs", "benchmarks", "tools"):
-        if (REPO / name).exists():
-            shutil.copytree(REPO / name, SCRATCH / name, ignore=ignore)
-    for name in ("pyproject.toml", "README.md", "mkdocs.yml", "hubconf.py"):
-        if (REPO / name).exists():
-            shutil.copy2(REPO / name, SCRATCH / name)
-
-
 def check(defect: Defect) -> tuple[bool, list[str]]:
     """Plant ``defect`` in the scratch copy, run its tests, restore the file: (caught, failing tests)."""
     target = SCRATCH / defect.path
@@ -158,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         for d in DEFECTS:
             print(f"{d.name}: {d.path}  <-  {' '.join(d.tests)}")
         return 0
-    _copy_repo()
+    if SCRATCH.exists():
+        shutil.rmtree(SCRATCH)
+    _copy_repo(SCRATCH)
     missed = 0
     for defect in DEFECTS:
         try:
