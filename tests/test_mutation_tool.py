@@ -23,14 +23,14 @@ def test_a_reason_counts_only_for_the_mutation_it_was_written_for():
     survivor = {"status": "survived", "diff": DIFF}
     moved = DIFF.replace("@@ -1,3 +1,3 @@", "@@ -4,3 +4,3 @@")  # the same mutation elsewhere in the file
     other = DIFF.replace("a - 1", "a * 1")
-    assert mutation._reason("m", survivor, {}, {"m": {"reason": "why", "diff": moved}}) == ("why", True)
-    text, ok = mutation._reason("m", survivor, {}, {"m": {"reason": "why", "diff": other}})
-    assert not ok and text.startswith("STALE")
-    assert mutation._reason("m", survivor, {}, {}) == ("UNEXPLAINED", False)
+    assert mutation._reason("m", survivor, {}, {"m": {"reason": "why", "diff": moved}}) == ("why", "equivalent")
+    text, verdict = mutation._reason("m", survivor, {}, {"m": {"reason": "why", "diff": other}})
+    assert verdict == "unexplained" and text.startswith("STALE")
+    assert mutation._reason("m", survivor, {}, {}) == ("UNEXPLAINED", "unexplained")
     planted = {"m": {"outcome": "killed", "tests": ["t.py"], "failed": ["t.py::test_x"]}}
-    text, ok = mutation._reason("m", survivor, planted, {})
-    assert ok and "t.py::test_x" in text
-    assert mutation._reason("m", survivor, {"m": {"outcome": "survived (pytest exit 0)"}}, {}) == ("UNEXPLAINED", False)
+    text, verdict = mutation._reason("m", survivor, planted, {})
+    assert verdict == "planted" and "t.py::test_x" in text
+    assert mutation._reason("m", survivor, {"m": {"outcome": "survived (pytest exit 0)"}}, {}) == ("UNEXPLAINED", "unexplained")
 
 
 def test_the_committed_results_leave_no_survivor_unexplained(tmp_path, monkeypatch):

@@ -208,6 +208,15 @@ def retest(key: str, max_children: int) -> None:
     print(f"[{key}] {len(names) - len(new['survivors'])} of {len(names)} survivors now killed", flush=True)
 
 
+def run_tests(root: Path, tests: list[str] | tuple[str, ...], *, stop_at_first: bool = False) -> tuple[int, list[str]]:
+    """Run ``tests`` with pytest on the copy of seqjepa at ``root`` (not the installed one):
+    pytest's exit code and the tests that failed."""
+    env = {**_env(), "PYTHONPATH": str(root)}
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *(["-x"] if stop_at_first else []), *tests]
+    proc = subprocess.run(args, cwd=root, env=env, text=True, capture_output=True)
+    return proc.returncode, [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("FAILED ")]
+
+
 def plant(key: str, names: list[str], tests: list[str] | None) -> None:
     """Write each mutant into a clean copy of the source and run the tests on it (for mutants mutmut
     cannot switch at run time, such as closures built at import); the outcome goes into the results."""
@@ -215,7 +224,6 @@ def plant(key: str, names: list[str], tests: list[str] | None) -> None:
     dest = WORK / key
     results = _finished(key)
     tests = tests or selection
-    env = {**_env(), "PYTHONPATH": str(dest)}
     try:
         for name in names:
             if name not in results["survivors"]:
@@ -225,10 +233,8 @@ def plant(key: str, names: list[str], tests: list[str] | None) -> None:
             applied = _mutmut(["apply", name], dest)
             if applied.returncode != 0 or all((REPO / f).read_bytes() == (dest / f).read_bytes() for f in files):
                 sys.exit(f"[{key}] could not apply {name}: {applied.stdout}{applied.stderr}")
-            proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
-                                  cwd=dest, env=env, text=True, capture_output=True)
-            failed = [line.split(" ")[1] for line in proc.stdout.splitlines() if line.startswith("FAILED ")]
-            outcome = "killed" if proc.returncode == 1 else f"survived (pytest exit {proc.returncode})"
+            code, failed = run_tests(dest, tests, stop_at_first=True)
+            outcome = "killed" if code == 1 and failed else f"survived (pytest exit {code})"
             results.setdefault("planted", {})[name] = {"outcome": outcome, "tests": tests, "failed": failed[:5]}
             print(f"[{key}] planted {name}: {outcome} {' '.join(failed[:5])}", flush=True)
     finally:
@@ -268,17 +274,17 @@ def _changed_lines(diff: str) -> list[str]:
             if line[:1] in "-+" and not line.startswith(("---", "+++"))]
 
 
-def _reason(name: str, survivor: dict, planted: dict, equivalent: dict) -> tuple[str, bool]:
-    """The survivor's explanation and whether it is explained."""
+def _reason(name: str, survivor: dict, planted: dict, equivalent: dict) -> tuple[str, str]:
+    """The survivor's explanation and its verdict: 'planted' (killed when planted), 'equivalent' or 'unexplained'."""
     if planted.get(name, {}).get("outcome") == "killed":
         p = planted[name]
-        return f"Killed when planted by hand in plain source (`--plant`): {' '.join(p['failed']) or 'the selection'} failed.", True
+        return f"Killed when planted by hand in plain source (`--plant`): {' '.join(p['failed']) or 'the selection'} failed.", "planted"
     entry = equivalent.get(name)
     if entry is None:
-        return "UNEXPLAINED", False
+        return "UNEXPLAINED", "unexplained"
     if _changed_lines(entry["diff"]) != _changed_lines(survivor["diff"]):
-        return f"STALE: the recorded reason is for another mutation ({entry['reason']})", False
-    return entry["reason"], True
+        return f"STALE: the recorded reason is for another mutation ({entry['reason']})", "unexplained"
+    return entry["reason"], "equivalent"
 
 
 def write_report(path: Path) -> None:
@@ -307,12 +313,10 @@ def write_report(path: Path) -> None:
         detected = sum(v for s, v in r["counts"].items() if STATUS_BY_EXIT_CODE.get(s) == "detected")
         planted = r.get("planted", {})
         reasons = {n: _reason(n, s, planted, equivalent) for n, s in r["survivors"].items()}
-        unexplained = [n for n, (_, ok) in reasons.items() if not ok]
+        verdicts = [verdict for _, verdict in reasons.values()]
         score = f"{100.0 * detected / total:.1f} %" if total else "n/a"
-        planted_killed = sum(1 for n in r["survivors"] if planted.get(n, {}).get("outcome") == "killed")
-        equivalent_n = len(r["survivors"]) - planted_killed - len(unexplained)
-        out.append(f"| {key} | {', '.join(r['files'])} | {total} | {detected} | {score} | {planted_killed} | "
-                   f"{equivalent_n} | {len(unexplained)} | {r['wall_s']:.0f} s |")
+        out.append(f"| {key} | {', '.join(r['files'])} | {total} | {detected} | {score} | {verdicts.count('planted')} | "
+                   f"{verdicts.count('equivalent')} | {verdicts.count('unexplained')} | {r['wall_s']:.0f} s |")
         details += [f"## {key}", "", f"Tests: `{' '.join(r['tests'])}`", ""]
         if r.get("retested"):
             now_killed = sum(1 for n in r["retested"] if n not in r["survivors"])

@@ -15,15 +15,13 @@ Run::
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mutation import REPO, WORK, _copy_repo  # noqa: E402  (the same scratch copy as the mutation runs)
+from mutation import WORK, _copy_repo, run_tests  # noqa: E402  (the same scratch copy as the mutation runs)
 
 SCRATCH = WORK / "planted"
 
@@ -131,13 +129,10 @@ def check(defect: Defect) -> tuple[bool, list[str]]:
         raise LookupError(f"{defect.path} no longer holds the text of {defect.name!r} exactly once: update the defect")
     target.write_text(original.replace(defect.old, defect.new))
     try:
-        env = {**os.environ, "PYTHONPATH": str(SCRATCH), "HF_HUB_OFFLINE": "1"}
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *defect.tests],
-                              cwd=SCRATCH, env=env, capture_output=True, text=True)
+        code, failed = run_tests(SCRATCH, defect.tests)
     finally:
         target.write_text(original)
-    failed = [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("FAILED ")]
-    return proc.returncode == 1 and bool(failed), failed
+    return code == 1 and bool(failed), failed
 
 
 def main(argv: list[str] | None = None) -> int:
