@@ -1,7 +1,10 @@
-"""Frozen-model evaluation: feature extraction + cache, probes, the paper's protocols, reports."""
+"""Frozen-model evaluation: feature extraction + cache, the paper's protocols, reports.
+
+The probes the protocols train live in :mod:`seqjepa.probes.offline`; their names are re-exported here.
+"""
 
 from .features import FeatureCache, FeatureSet, extract_features, model_fingerprint
-from .probes import ProbeSettings, bootstrap_std, make_head, r2_score, r2_sie, top1_accuracy, train_probe
+from ..probes.offline import ProbeSettings, bootstrap_std, make_head, r2_score, r2_sie, top1_accuracy, train_probe
 from .protocols import PROTOCOLS, EvalOptions, Protocol, ProtocolRun, cumulative_action, run_protocol
 from .provenance import data_fingerprint
 from .reference import reference_for

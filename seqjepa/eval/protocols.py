@@ -1,7 +1,7 @@
 """The paper's evaluation protocols on a frozen seq-JEPA, run on cached features.
 
 Each protocol extracts features once per split (see :mod:`seqjepa.eval.features`), then trains
-small probes on them (see :mod:`seqjepa.eval.probes`):
+small probes on them (see :mod:`seqjepa.probes.offline`):
 
 * linear top-1 on z_AGG for every inference length M_val = 1..M (one classifier per M_val, z_AGG
   of the first M_val views of a sequence with the actions between them), and on z (view 0);
@@ -35,7 +35,7 @@ import torch
 
 from ..models.actions import canonical_quaternion, compose_rotations, euler_xyz_to_quaternion
 from .features import FeatureCache, FeatureSet, extract_features, model_fingerprint
-from .probes import ProbeSettings, bootstrap_std, make_head, predict, r2_score, r2_sie, top1_accuracy, train_probe
+from ..probes.offline import ProbeSettings, bootstrap_std, make_head, predict, r2_score, r2_sie, top1_accuracy, train_probe
 from .provenance import describe_data
 from .reference import reference_for
 
