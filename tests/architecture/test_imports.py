@@ -153,7 +153,7 @@ def test_no_import_cycle_among_seqjepa_modules():
 def test_models_know_nothing_of_files_datasets_or_tasks():
     graph = import_graph()
     forbidden = ("seqjepa.data", "seqjepa.train", "seqjepa.eval", "seqjepa.demo", "seqjepa.cli",
-                 "seqjepa.zoo.factory", "seqjepa.zoo.publish", "seqjepa.finetune")
+                 "seqjepa.zoo.factory", "seqjepa.zoo.publish", "seqjepa.probes")
     for name in graph:
         if name.startswith("seqjepa.models"):
             bad = sorted(t for t in graph[name] if t.startswith(forbidden))
@@ -166,7 +166,7 @@ def test_probes_stand_below_training_and_evaluation():
     probes = [name for name in graph if name.startswith("seqjepa.probes")]
     assert {"seqjepa.probes.online", "seqjepa.probes.offline"} <= set(probes)
     above = ("seqjepa.data", "seqjepa.train", "seqjepa.eval", "seqjepa.demo", "seqjepa.cli", "seqjepa.zoo",
-             "seqjepa.finetune", "seqjepa.extract")
+             "seqjepa.extract", "seqjepa.features")
     for name in probes:
         bad = sorted(t for t in reachable(graph, name) if t.startswith(above))
         assert not bad, f"{name} reaches {bad}"
