@@ -85,7 +85,7 @@ def build_ours(action_dim: int, num_classes: int, image_size: int, device: torch
     from seqjepa import SeqJEPA, SeqJEPAConfig
     from seqjepa.train.ema import TargetEMA
     from seqjepa.train.loop import TrainStep, build_optimizer, resolve_precision
-    from seqjepa.train.probes import OnlineProbes
+    from seqjepa.probes.online import OnlineProbes
     from seqjepa.train.recipe import DEFAULTS
 
     cfg = SeqJEPAConfig(cifar_stem=True, image_size=image_size, action_dim=action_dim, last_slot_in_batchnorm="next_action")

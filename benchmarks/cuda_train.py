@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     from seqjepa.train import load_recipe, model_config
     from seqjepa.train.ema import TargetEMA
     from seqjepa.train.loop import TrainStep, build_optimizer, resolve_precision, train_step
-    from seqjepa.train.probes import OnlineProbes
+    from seqjepa.probes.online import OnlineProbes
 
     recipe = load_recipe(args.recipe)
     cfg = model_config(recipe)

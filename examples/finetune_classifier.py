@@ -1,4 +1,4 @@
-"""Fine-tune a pretrained seq-JEPA for classification with ``seqjepa.finetune.Classifier``.
+"""Fine-tune a pretrained seq-JEPA for classification with ``seqjepa.train.finetune.Classifier``.
 
     python examples/finetune_classifier.py --on invariant          # linear head on z_AGG of a sequence
     python examples/finetune_classifier.py --on equivariant        # on the mean z of the views
@@ -91,7 +91,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    from seqjepa.finetune import Classifier
+    from seqjepa.train.finetune import Classifier
 
     torch.manual_seed(args.seed)
     model = load_model(args.model)
@@ -112,7 +112,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               f"test loss {test_loss:.3f} top-1 {test_acc:5.1f}% (chance {100 / args.classes:.1f}%)")
     if args.save:
         clf.save_pretrained(args.save)
-        print(f"saved to {args.save}; reload with seqjepa.finetune.load_finetuned({str(args.save)!r})")
+        print(f"saved to {args.save}; reload with seqjepa.train.finetune.load_finetuned({str(args.save)!r})")
     if args.json:
         atomic_write_text(args.json, json.dumps({"on": args.on, "classes": args.classes, "history": history}, indent=2))
     return 0

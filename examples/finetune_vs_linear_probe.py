@@ -5,7 +5,7 @@
 
 Renders a fresh toy 3DIEBench (new objects: a different seed from the default model's training
 data) and trains two classifiers on z_AGG of 3-view sequences with
-:class:`seqjepa.finetune.Classifier`. By default the new objects are coloured by another rule than
+:class:`seqjepa.train.finetune.Classifier`. By default the new objects are coloured by another rule than
 the default model's training scene, a shift in the colour statistics: ``--face-colors random``
 spreads each object's hues evenly around the circle, while the training scene
 (``--face-colors independent``) draws every face's colour on its own. ``--face-colors independent``
@@ -38,7 +38,7 @@ import seqjepa
 from seqjepa.data import ThreeDIEBench, make_toy_3diebench
 from seqjepa.data.synthetic import FACE_COLORS, LIGHT_COLORS
 from seqjepa.utils.files import atomic_write_text
-from seqjepa.finetune import Classifier, evaluate_classifier, fit_classifier
+from seqjepa.train.finetune import Classifier, evaluate_classifier, fit_classifier
 
 
 def _loader(dataset, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
@@ -46,7 +46,7 @@ def _loader(dataset, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
 
 
 def train(clf: Classifier, dataset, *, epochs: int, backbone_lr: float, head_lr: float, batch_size: int, seed: int) -> None:
-    """Cross-entropy on z_AGG with :func:`seqjepa.finetune.fit_classifier`; views are redrawn every epoch."""
+    """Cross-entropy on z_AGG with :func:`seqjepa.train.finetune.fit_classifier`; views are redrawn every epoch."""
     torch.manual_seed(seed)
     optimizer = torch.optim.AdamW(clf.param_groups(backbone_lr, head_lr, weight_decay=1e-4))
     for epoch in range(epochs):

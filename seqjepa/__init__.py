@@ -6,7 +6,8 @@
 >>> z_agg = model.invariant_embedding(views, actions)    # (B, M, C, H, W), (B, M-1, A) -> (B, E)
 
 Layout: :mod:`seqjepa.models` (the network and what it needs), :mod:`seqjepa.zoo` (names ->
-verified weights -> models), :mod:`seqjepa.data`, :mod:`seqjepa.train`, :mod:`seqjepa.eval`,
+verified weights -> models), :mod:`seqjepa.data`, :mod:`seqjepa.train` (pretraining and
+fine-tuning), :mod:`seqjepa.probes` (online and offline probes), :mod:`seqjepa.eval`,
 :mod:`seqjepa.demo` and :mod:`seqjepa.cli`.
 """
 

@@ -157,7 +157,7 @@ def run_eval_report(args: argparse.Namespace) -> int:
 def run_finetune(args: argparse.Namespace) -> int:
     import torch
 
-    from ..finetune import Classifier, fit_classifier, evaluate_classifier
+    from ..train.finetune import Classifier, fit_classifier, evaluate_classifier
 
     torch.manual_seed(args.seed)
     device = _device(args.device)

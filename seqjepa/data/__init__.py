@@ -10,9 +10,11 @@ Every sequence dataset's ``dataset[i]`` is a dict:
 * ``latents`` float32 (M+1, K): raw per-view latents, observations first, target last
 
 and the dataset exposes ``num_views`` (M), ``action_dim``, ``num_classes`` and ``set_epoch(epoch)``;
-draws are a deterministic function of (seed, epoch, index).
+draws are a deterministic function of (seed, epoch, index). Every dataset here is a
+:class:`SequenceDataset`, the base that holds the shared part of the contract.
 """
 
+from ._contract import SequenceDataset
 from .augmented import AugmentedSequences, ParametricAugment, blur_kernel_size
 from .named import cifar100_sequences, imagenet_saccades, split_folder, stl10_saccades, tinyimagenet_sequences
 from .saccades import SaccadeSequences, center_bias_saliency
@@ -20,6 +22,7 @@ from .synthetic import SHAPE_CLASSES, make_toy_3diebench
 from .three_die_bench import THREEDIEBENCH_MEAN, THREEDIEBENCH_STD, ThreeDIEBench
 
 __all__ = [
+    "SequenceDataset",
     "ThreeDIEBench",
     "THREEDIEBENCH_MEAN",
     "THREEDIEBENCH_STD",

@@ -9,6 +9,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import torch
 
+from ._contract import SequenceDataset
 from ._images import load_rgb
 
 __all__ = ["ImageSource", "IMAGE_EXTENSIONS", "ImageSequenceDataset"]
@@ -113,31 +114,18 @@ def channel_triplet(name: str, value: Sequence[float]) -> tuple[float, float, fl
     return out
 
 
-class ImageSequenceDataset(torch.utils.data.Dataset):
-    """What the still-image sequence datasets share: one item per image of ``self.source``, draws
-    seeded by ``(seed, epoch, index)``, and ``dataset[i] == dataset.sample(i)``.
+class ImageSequenceDataset(SequenceDataset):
+    """The still-image sequence datasets: one item per image of ``self.source``.
 
-    Subclasses set ``source`` (an :class:`ImageSource`), ``action_space``, ``seed`` and ``epoch``,
-    and implement ``sample(index, num_views=None)``.
+    Subclasses set ``source`` (an :class:`ImageSource`) and what :class:`SequenceDataset` asks for
+    except ``num_classes``, which is the source's, and implement ``sample(index, num_views=None)``.
     """
 
-    @property
-    def action_dim(self) -> int:
-        return self.action_space.dim
+    source: ImageSource
 
     @property
     def num_classes(self) -> int:
         return self.source.num_classes
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
     def __len__(self) -> int:
         return len(self.source)
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return self.sample(index)
-
-    def sample(self, index: int, num_views: Optional[int] = None) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
-

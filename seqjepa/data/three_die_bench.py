@@ -24,13 +24,13 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from ..models.actions import ActionSpace, get_action_space
 from ..models.config import THREEDIEBENCH_MEAN, THREEDIEBENCH_STD
 from ..errors import IntegrityError
+from ._contract import SequenceDataset
 from ._images import PIL_INTERPOLATION, load_rgb, to_normalized_tensor
-from ._sources import channel_triplet, positive_int
+from ._sources import channel_triplet, check_index, positive_int
 from ..utils.log import progress
 
 __all__ = ["ThreeDIEBench", "THREEDIEBENCH_MEAN", "THREEDIEBENCH_STD", "LATENT_DIM"]
@@ -45,7 +45,7 @@ _MAX_CLASSES = 100_000
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-class ThreeDIEBench(Dataset):
+class ThreeDIEBench(SequenceDataset):
     """Sequences of ``M`` observed views plus one target view of a 3DIEBench object.
 
     ``dataset[i]`` returns the shared data contract (see :mod:`seqjepa.data`): ``views`` (M, 3, S, S),
@@ -160,30 +160,18 @@ class ThreeDIEBench(Dataset):
         self._memory: Optional[_DecodedSplit] = _DecodedSplit.decode(self) if in_memory else None
 
     # ------------------------------------------------------------------ contract
-    @property
-    def action_dim(self) -> int:
-        """A, the size of one relative action."""
-        return self.action_space.dim
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the view draws of ``epoch`` (draws are a function of (seed, epoch, index))."""
-        self.epoch = int(epoch)
-
     def __len__(self) -> int:
         return len(self.samples)
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return self.sample(index)
 
     def view_ids(self, index: int) -> np.ndarray:
         """The view numbers available for object ``index``."""
         if self._per_object_views is not None:
-            return self._per_object_views[self._check_index(index)]
+            return self._per_object_views[check_index(index, len(self.samples))]
         return self._view_ids
 
     def draw_views(self, index: int, num_views: Optional[int] = None) -> np.ndarray:
         """The M+1 distinct view ids item ``index`` uses in the current epoch (observations, then target)."""
-        index = self._check_index(index)
+        index = check_index(index, len(self.samples))
         m = self.num_views if num_views is None else positive_int("num_views", num_views)
         available = self.view_ids(index)
         if m + 1 > len(available):
@@ -201,7 +189,7 @@ class ThreeDIEBench(Dataset):
     def load_views(self, index: int, view_ids: Sequence[int]) -> dict[str, torch.Tensor]:
         """The contract dict for explicit ``view_ids`` of object ``index``: all but the last are observed,
         the last is the target (at least two ids)."""
-        index = self._check_index(index)
+        index = check_index(index, len(self.samples))
         ids = [int(v) for v in view_ids]
         if len(ids) < 2:
             raise ValueError(f"view_ids: expected at least 2 view ids (observations + target), got {list(view_ids)}")
@@ -231,14 +219,6 @@ class ThreeDIEBench(Dataset):
         return images, np.stack([_load_latent(os.path.join(folder, f"latent_{v}.npy")) for v in ids])
 
     # ------------------------------------------------------------------ helpers
-    def _check_index(self, index: int) -> int:
-        n = len(self.samples)
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise ValueError(f"index: expected an integer, got {type(index).__name__}")
-        if not -n <= index < n:
-            raise IndexError(f"index: expected -{n} <= index < {n}, got {index}")
-        return int(index) % n
-
     def _discover_ood_views(self, allow_missing: bool) -> None:
         keep, views = [], []
         for k, rel in enumerate(self.samples):

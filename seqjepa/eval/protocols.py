@@ -1,7 +1,7 @@
 """The paper's evaluation protocols on a frozen seq-JEPA, run on cached features.
 
 Each protocol extracts features once per split (see :mod:`seqjepa.eval.features`), then trains
-small probes on them (see :mod:`seqjepa.eval.probes`):
+small probes on them (see :mod:`seqjepa.probes.offline`):
 
 * linear top-1 on z_AGG for every inference length M_val = 1..M (one classifier per M_val, z_AGG
   of the first M_val views of a sequence with the actions between them), and on z (view 0);
@@ -35,7 +35,7 @@ import torch
 
 from ..models.actions import canonical_quaternion, compose_rotations, euler_xyz_to_quaternion
 from .features import FeatureCache, FeatureSet, extract_features, model_fingerprint
-from .probes import ProbeSettings, bootstrap_std, make_head, predict, r2_score, r2_sie, top1_accuracy, train_probe
+from ..probes.offline import ProbeSettings, bootstrap_std, make_head, predict, r2_score, r2_sie, top1_accuracy, train_probe
 from .provenance import describe_data
 from .reference import reference_for
 
@@ -176,37 +176,32 @@ def cumulative_action(actions: torch.Tensor, steps: int, quaternion_dims: Option
 
 
 # ---------------------------------------------------------------- the run
-def run_protocol(
-    model,
-    protocol: "str | Protocol",
-    *,
-    data_root: Optional[str] = None,
-    ood_root: Optional[str] = None,
-    options: Optional[EvalOptions] = None,
-    cache_dir: Optional[str] = None,
-    dataset_factory: Optional[DatasetFactory] = None,
-    model_name: Optional[str] = None,
-    log: Optional[Callable[[str], None]] = None,
-) -> dict[str, Any]:
+def run_protocol(model, protocol: "str | Protocol", **settings: Any) -> dict[str, Any]:
     """Evaluate a frozen model with one protocol; returns the JSON-able results.
 
+    ``run_protocol(model, protocol, **settings)`` is ``ProtocolRun(model, protocol, **settings).run()``:
+    the keyword arguments (``data_root``, ``ood_root``, ``options``, ``cache_dir``,
+    ``dataset_factory``, ``model_name``, ``log``) are :class:`ProtocolRun`'s, described there.
+    """
+    return ProtocolRun(model, protocol, **settings).run()
+
+
+class ProtocolRun:
+    """One evaluation of a frozen model under one protocol: cached features per (split, view draw), then probes.
+
     Args:
+        model: the frozen seq-JEPA (put in eval mode).
         protocol: a name from :data:`PROTOCOLS` or a :class:`Protocol`.
         data_root: dataset root (train and val splits).
         ood_root: for ``ood-rot``, the 3DIEBench-OOD root holding the test sequences.
+        options: everything else about the run (:class:`EvalOptions`; default: its defaults).
+        cache_dir: where features are cached (none: computed in memory every time).
         dataset_factory: ``(protocol, root, split, num_views, config, seed) -> dataset``; defaults
             to the :mod:`seqjepa.data` readers.
-        cache_dir: where features are cached (none: computed in memory every time).
         model_name: the registry name the model was loaded by; it picks the reference numbers (None,
             a local model: no reference).
         log: an extra receiver of the progress lines; they always go to the ``seqjepa.eval`` logger.
     """
-    return ProtocolRun(model, protocol, data_root=data_root, ood_root=ood_root, options=options, cache_dir=cache_dir,
-                       dataset_factory=dataset_factory, model_name=model_name, log=log).run()
-
-
-class ProtocolRun:
-    """One evaluation of a frozen model under one protocol: cached features per (split, view draw), then probes."""
 
     def __init__(
         self,

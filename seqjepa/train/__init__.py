@@ -1,8 +1,12 @@
-"""Training seq-JEPA: recipes, the resumable (multi-GPU) loop, checkpoints, online probes, export.
+"""Training seq-JEPA: recipes, the resumable (multi-GPU) loop, checkpoints, export; and fine-tuning.
 
 >>> from seqjepa.train import load_recipe, Trainer
 >>> recipe = load_recipe("toy-3diebench", ["train.epochs=5"])
 >>> Trainer(recipe, "runs/toy", data_root="data/toy3diebench").run()
+
+The trainer trains the online probes of :mod:`seqjepa.probes.online` alongside. Fine-tuning a
+pretrained model for a downstream task (a classifier or a pose regressor, their save format and
+loops) is :mod:`seqjepa.train.finetune`.
 """
 
 from .checkpoint import CheckpointSaveError, RunLockedError, find_resumable, load_checkpoint

@@ -47,7 +47,7 @@ from .checkpoint import (
 )
 from .distributed import DistEnv, ShardedSampler, all_gather_objects, any_rank, init_distributed
 from .ema import TargetEMA
-from .probes import OnlineProbes, ProbeMetrics
+from ..probes.online import OnlineProbes, ProbeMetrics
 from .datasets import check_data_arguments
 from .recipe import model_config, recipe_differences, validate_recipe
 from .schedule import learning_rate

@@ -153,11 +153,23 @@ def test_no_import_cycle_among_seqjepa_modules():
 def test_models_know_nothing_of_files_datasets_or_tasks():
     graph = import_graph()
     forbidden = ("seqjepa.data", "seqjepa.train", "seqjepa.eval", "seqjepa.demo", "seqjepa.cli",
-                 "seqjepa.zoo.factory", "seqjepa.zoo.publish", "seqjepa.finetune")
+                 "seqjepa.zoo.factory", "seqjepa.zoo.publish", "seqjepa.probes")
     for name in graph:
         if name.startswith("seqjepa.models"):
             bad = sorted(t for t in graph[name] if t.startswith(forbidden))
             assert not bad, f"{name} imports {bad}"
+
+
+def test_probes_stand_below_training_and_evaluation():
+    """train/ and eval/ share the probes, so the probes import neither of them (nor anything above the model)."""
+    graph = import_graph()
+    probes = [name for name in graph if name.startswith("seqjepa.probes")]
+    assert {"seqjepa.probes.online", "seqjepa.probes.offline"} <= set(probes)
+    above = ("seqjepa.data", "seqjepa.train", "seqjepa.eval", "seqjepa.demo", "seqjepa.cli", "seqjepa.zoo",
+             "seqjepa.extract", "seqjepa.features")
+    for name in probes:
+        bad = sorted(t for t in reachable(graph, name) if t.startswith(above))
+        assert not bad, f"{name} reaches {bad}"
 
 
 def test_resolution_never_reaches_the_factory_or_the_model_class():

@@ -16,7 +16,7 @@ from sklearn.linear_model import Ridge
 
 import seqjepa
 from seqjepa.data.synthetic import FACE_COLORS
-from seqjepa.finetune import load_finetuned
+from seqjepa.train.finetune import load_finetuned
 
 from .conftest import EXAMPLES, load_example
 

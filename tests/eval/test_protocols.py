@@ -116,6 +116,33 @@ def test_bad_arguments(model):
         EvalOptions(bootstrap=1)
     with pytest.raises(ValueError, match="actions"):  # a 4-d model on 6-d rotation+colour sequences
         run_protocol(model, "3diebench-rotcolor", options=FAST, dataset_factory=contract_factory(4, 4))
+    with pytest.raises(TypeError, match="data_rot"):  # a misspelt setting is named, not ignored
+        run_protocol(model, "3diebench-rot", data_rot="/data", dataset_factory=contract_factory())
+
+
+def test_run_protocol_takes_the_settings_of_protocol_run_once():
+    """One parameter list: run_protocol forwards to ProtocolRun, whose signature holds every setting."""
+    import inspect
+
+    from seqjepa.eval import ProtocolRun
+
+    forwarded = inspect.signature(run_protocol).parameters
+    assert list(forwarded) == ["model", "protocol", "settings"]
+    assert forwarded["settings"].kind is inspect.Parameter.VAR_KEYWORD
+    own = inspect.signature(ProtocolRun).parameters
+    assert {"data_root", "ood_root", "options", "cache_dir", "dataset_factory", "model_name", "log"} <= set(own)
+
+
+def test_run_protocol_is_the_run_of_protocol_run(model):
+    from seqjepa.eval import ProtocolRun
+
+    opts = EvalOptions(max_views=2, probe=ProbeSettings(epochs=2, batch_size=16), mlp_width=16, bootstrap=4)
+    lines: list[str] = []
+    direct = ProtocolRun(model, "3diebench-rot", options=opts, dataset_factory=contract_factory(8, 4)).run()
+    through = run_protocol(model, "3diebench-rot", options=opts, dataset_factory=contract_factory(8, 4), log=lines.append)
+    for key in ("top1_z", "top1_zagg", "r2", "r2_sie", "spread", "num_train", "num_val"):
+        assert through[key] == direct[key], key
+    assert any(line.startswith("features train") for line in lines)
 
 
 @pytest.mark.parametrize("conditioned", [True, False])

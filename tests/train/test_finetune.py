@@ -5,7 +5,7 @@ import torch
 
 from seqjepa import SeqJEPA
 from seqjepa.errors import IntegrityError
-from seqjepa.finetune import Classifier, PoseRegressor, load_finetuned
+from seqjepa.train.finetune import Classifier, PoseRegressor, load_finetuned
 from tests.conftest import small_config
 
 
@@ -107,7 +107,7 @@ def test_fit_and_evaluate_on_contract_batches_with_an_action_free_backbone():
     """fit_classifier is one hand-written SGD epoch (no actions fed), evaluate_classifier a hand count."""
     import copy
 
-    from seqjepa.finetune import evaluate_classifier, fit_classifier
+    from seqjepa.train.finetune import evaluate_classifier, fit_classifier
 
     torch.manual_seed(0)
     free = SeqJEPA(small_config(action_conditioned=False, learn_action_embedding=False))

@@ -7,6 +7,8 @@ loaded strictly after checking the recorded sha256.
 
 Example::
 
+    from seqjepa.train.finetune import Classifier
+
     model = seqjepa.load("tiny-toy3diebench")
     clf = Classifier(model, num_classes=10, on="equivariant", freeze_encoder=False)
     opt = torch.optim.AdamW(clf.param_groups(backbone_lr=1e-4, head_lr=1e-3))
@@ -24,13 +26,13 @@ from safetensors.torch import load_file
 from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
-from .models.config import SeqJEPAConfig
-from .errors import ConfigError, WeightsNotAvailableError
-from .utils.files import atomic_write_bytes, atomic_write_text, check_safetensors_file, sha256_file, verify_sha256
-from .zoo.serialization import CONFIG_NAME, WEIGHTS_NAME, load_state_dict_strict
-from .models.model import SeqJEPA
-from .version import __version__
-from .utils.log import progress
+from ..models.config import SeqJEPAConfig
+from ..errors import ConfigError, WeightsNotAvailableError
+from ..utils.files import atomic_write_bytes, atomic_write_text, check_safetensors_file, sha256_file, verify_sha256
+from ..zoo.serialization import CONFIG_NAME, WEIGHTS_NAME, load_state_dict_strict
+from ..models.model import SeqJEPA
+from ..version import __version__
+from ..utils.log import progress
 
 __all__ = ["Classifier", "PoseRegressor", "load_finetuned", "fit_classifier", "evaluate_classifier", "FINETUNE_FORMAT"]
 

@@ -1,4 +1,4 @@
-"""Probe heads, their training loop and the metrics the paper reports (top-1, R²).
+"""Offline probes: heads trained on a frozen model's features after pretraining, and the paper's metrics (top-1, R²).
 
 Probes train on features that are already computed (frozen backbone), so a whole probe run is a
 few seconds of small matrix products. Two R² definitions are provided because the codebases
