@@ -71,7 +71,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     import seqjepa
     from seqjepa import SeqJEPA, SeqJEPAConfig
-    from seqjepa.zoo.serialization import save_pretrained
+    from seqjepa.zoo._serialization import save_pretrained
 
     h.set_threads(args.threads)
     if args.quick:

@@ -414,21 +414,21 @@ class SeqJEPA(nn.Module):
     # These rest on the zoo's lower layer (serialization, resolution, upload), which never imports
     # this module: the class is passed in, so no import cycle forms.
     def save_pretrained(self, save_directory: str, **kwargs: Any) -> str:
-        """Write ``config.json`` + ``model.safetensors`` + ``README.md``; see :func:`seqjepa.zoo.serialization.save_pretrained`."""
-        from ..zoo.serialization import save_pretrained
+        """Write ``config.json`` + ``model.safetensors`` + ``README.md``; see :func:`seqjepa.zoo._serialization.save_pretrained`."""
+        from ..zoo._serialization import save_pretrained
 
         return save_pretrained(self, save_directory, **kwargs)
 
     def push_to_hub(self, repo_id: str, **kwargs: Any) -> Any:
-        """Upload this model (config.json + model.safetensors + README) to a Hub repo; see :func:`seqjepa.zoo.upload.push_to_hub`."""
-        from ..zoo.upload import push_to_hub
+        """Upload this model (config.json + model.safetensors + README) to a Hub repo; see :func:`seqjepa.zoo._upload.push_to_hub`."""
+        from ..zoo._upload import push_to_hub
 
         return push_to_hub(self, repo_id, **kwargs)
 
     @classmethod
     def from_pretrained(cls, path_or_repo: str, **kwargs: Any) -> "SeqJEPA":
         """Load a model saved by :meth:`save_pretrained` (a directory, or anything :func:`seqjepa.load` takes) as ``cls``."""
-        from ..zoo.loading import load_model
+        from ..zoo._loading import load_model
 
         return load_model(path_or_repo, model_class=cls, **kwargs)
 

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from ..zoo.serialization import save_pretrained
+from ..zoo._serialization import save_pretrained
 from ..models.model import SeqJEPA
 from .checkpoint import find_resumable, load_checkpoint
 from .recipe import model_config

@@ -14,10 +14,10 @@ import torch
 from ..errors import ConfigError
 from ..models.config import SeqJEPAConfig
 from ..models.model import SeqJEPA
-from .loading import is_local_path, load_model, load_official_file
-from .official import ConversionReport, convert_to_directory
+from ._loading import is_local_path, load_model, load_official_file
+from ._convert_official import ConversionReport, convert_to_directory
 from .registry import get_pretrained_cfg, validate_revision
-from .resolve import Resolution, resolve
+from ._resolve import Resolution, resolve
 
 __all__ = ["load", "create_model", "download", "load_official", "convert_official", "DEFAULT_MODEL", "is_local_path"]
 

@@ -11,11 +11,11 @@ from typing import Any, Mapping, Optional, Union
 
 from ..models.model import SeqJEPA
 from .factory import download, load
-from .loading import is_local_path
-from .model_card import card_metadata
+from ._loading import is_local_path
+from ._model_card import card_metadata
 from .registry import HUB_PREFIX, get_pretrained_cfg
-from .serialization import save_pretrained
-from .upload import push_to_hub
+from ._serialization import save_pretrained
+from ._upload import push_to_hub
 
 __all__ = ["export", "push_to_hub"]
 

@@ -162,8 +162,8 @@ def test_models_know_nothing_of_files_datasets_or_tasks():
 
 def test_resolution_never_reaches_the_factory_or_the_model_class():
     graph = import_graph()
-    for lower in ("seqjepa.zoo.resolve", "seqjepa.zoo.serialization", "seqjepa.zoo.loading", "seqjepa.zoo.upload",
-                  "seqjepa.zoo.official", "seqjepa.zoo.registry"):
+    for lower in ("seqjepa.zoo._resolve", "seqjepa.zoo._serialization", "seqjepa.zoo._loading", "seqjepa.zoo._upload",
+                  "seqjepa.zoo._convert_official", "seqjepa.zoo.registry"):
         reach = reachable(graph, lower)
         assert not reach & {"seqjepa.zoo.factory", "seqjepa.zoo.publish", "seqjepa.models.model"}, lower
 

@@ -8,7 +8,7 @@ from PIL import Image
 from seqjepa import SeqJEPA
 from seqjepa.cli import main
 from seqjepa.finetune import load_finetuned
-from seqjepa.zoo.serialization import save_pretrained
+from seqjepa.zoo._serialization import save_pretrained
 from tests.conftest import small_config
 
 

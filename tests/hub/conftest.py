@@ -13,9 +13,9 @@ import torch
 
 from seqjepa import SeqJEPA
 from seqjepa.zoo import registry
-from seqjepa.zoo.official import seqjepa_to_official_key
+from seqjepa.zoo._convert_official import seqjepa_to_official_key
 from seqjepa.utils.files import sha256_file
-from seqjepa.zoo.serialization import save_pretrained
+from seqjepa.zoo._serialization import save_pretrained
 from tests.conftest import small_config
 
 from .fakehub import FakeHub

@@ -14,11 +14,11 @@ import torch
 
 from ..errors import IntegrityError, WeightsNotAvailableError
 from . import _cache as hc
-from .official import read_official_checkpoint
+from ._convert_official import read_official_checkpoint
 from .registry import HUB_PREFIX, ModelCard, get_pretrained_cfg
-from .resolve import Resolution, resolve
-from .serialization import CONFIG_NAME, WEIGHTS_NAME, finalize, load_directory, load_weights_bytes, model_from_state_dict
-from .verify import verify_weights_file
+from ._resolve import Resolution, resolve
+from ._serialization import CONFIG_NAME, WEIGHTS_NAME, finalize, load_directory, load_weights_bytes, model_from_state_dict
+from ._verify import verify_weights_file
 
 if TYPE_CHECKING:
     from ..models.model import SeqJEPA
@@ -95,7 +95,7 @@ def load_model(
 def load_resolution(
     res: Resolution, card: Optional[ModelCard], *, model_class: type, device, dtype
 ) -> "SeqJEPA":
-    """Build the model a :class:`~seqjepa.zoo.resolve.Resolution` points to, hashing what it deserializes."""
+    """Build the model a :class:`~seqjepa.zoo._resolve.Resolution` points to, hashing what it deserializes."""
     if card is None:  # hf-hub:org/repo in our layout
         weights = res.files[WEIGHTS_NAME]
         # an unverified weights file (hand-copied cache) is checked against the sha256 in its config.json

@@ -26,7 +26,7 @@ from ..errors import CheckpointMismatchError, ConfigError, ConfigWeightsMismatch
 from ..models.config import SeqJEPAConfig
 from ..utils.files import atomic_write_bytes, atomic_write_text, check_safetensors_bytes, require_regular_file, sha256_bytes, sha256_mismatch
 from ..version import __version__
-from .model_card import render_model_card
+from ._model_card import render_model_card
 
 if TYPE_CHECKING:
     from ..models.model import SeqJEPA

@@ -29,10 +29,10 @@ from ..errors import IntegrityError, WeightsNotAvailableError
 from ..utils.files import sha256_bytes
 from . import _cache as hc
 from ._hub_api import HubContext, default_endpoint, fetch_file, repo_files
-from .official import convert_to_directory
+from ._convert_official import convert_to_directory
 from .registry import HUB_PREFIX, ModelCard, get_pretrained_cfg, parse_hub_name, validate_repo_filename, validate_revision
-from .serialization import CONFIG_NAME, WEIGHTS_NAME
-from .verify import blob_sha256, verify_file, verify_weights_file
+from ._serialization import CONFIG_NAME, WEIGHTS_NAME
+from ._verify import blob_sha256, verify_file, verify_weights_file
 
 __all__ = ["Resolution", "resolve", "package_resolution", "package_file", "match_pattern"]
 

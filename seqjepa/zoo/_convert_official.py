@@ -23,7 +23,7 @@ import torch
 from ..errors import CheckpointMismatchError, ConfigError, IntegrityError, UnsafeCheckpointError
 from ..models.config import THREEDIEBENCH_MEAN, THREEDIEBENCH_STD, SeqJEPAConfig
 from ..utils.files import LFS_POINTER_PREFIX, sha256_bytes, sha256_mismatch
-from .serialization import model_from_state_dict, write_model_directory
+from ._serialization import model_from_state_dict, write_model_directory
 
 __all__ = [
     "ConversionReport",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
 
 from ._hub_api import default_endpoint
 from .registry import validate_repo_id, validate_revision
-from .serialization import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, save_pretrained
+from ._serialization import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, save_pretrained
 
 if TYPE_CHECKING:
     from ..models.model import SeqJEPA
