@@ -14,7 +14,6 @@ from .factory import download, load
 from ._loading import is_local_path
 from ._model_card import card_metadata
 from .registry import HUB_PREFIX, get_pretrained_cfg
-from ._serialization import save_pretrained
 from ._upload import push_to_hub
 
 __all__ = ["export", "push_to_hub"]
@@ -51,5 +50,5 @@ def export(
         else:
             meta["source"] = text
     meta.update(metadata or {})
-    save_pretrained(model, out_dir, include_target_encoder=include_target_encoder, metadata=meta)
+    model.save_pretrained(out_dir, include_target_encoder=include_target_encoder, metadata=meta)
     return Path(out_dir)

@@ -38,7 +38,7 @@ def test_old_names_resolve_to_the_objects_in_their_new_homes():
         convert = importlib.import_module("seqjepa.convert")
     from seqjepa.zoo import _convert_official as official, _model_card as model_card, _serialization as serialization, factory
 
-    assert io.save_pretrained is serialization.save_pretrained and io.render_model_card is model_card.render_model_card
+    assert io.write_model_directory is serialization.write_model_directory and io.render_model_card is model_card.render_model_card
     assert hub.load_named is factory.load and hub.download is factory.download
     assert convert.load_official is factory.load_official and convert.PROBE_PREFIXES is official.PROBE_PREFIXES
     with pytest.raises(AttributeError, match="moved to"):
