@@ -32,7 +32,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "seqjepa.io": ("seqjepa.zoo._serialization", "seqjepa.zoo._model_card"),
     "seqjepa.convert": ("seqjepa.zoo._convert_official", "seqjepa.zoo.factory"),
     "seqjepa.hub": ("seqjepa.zoo._resolve", "seqjepa.zoo.factory", "seqjepa.zoo.publish", "seqjepa.zoo._model_card",
-                    "seqjepa.zoo._hub_api", "seqjepa.errors"),
+                    "seqjepa.zoo._hub_api", "seqjepa.zoo._upload", "seqjepa.errors"),
     "seqjepa.hub_cache": ("seqjepa.zoo._cache",),
 }
 

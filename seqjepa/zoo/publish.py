@@ -14,9 +14,8 @@ from .factory import download, load
 from ._loading import is_local_path
 from ._model_card import card_metadata
 from .registry import HUB_PREFIX, get_pretrained_cfg
-from ._upload import push_to_hub
 
-__all__ = ["export", "push_to_hub"]
+__all__ = ["export"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
