@@ -71,7 +71,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     import seqjepa
     from seqjepa import SeqJEPA, SeqJEPAConfig
-    from seqjepa.zoo.serialization import save_pretrained
 
     h.set_threads(args.threads)
     if args.quick:
@@ -86,7 +85,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with tempfile.TemporaryDirectory(prefix="seqjepa-bench-load-") as tmp:
         export = Path(tmp) / "export"
         torch.manual_seed(0)
-        save_pretrained(SeqJEPA(config), export)
+        SeqJEPA(config).save_pretrained(export)
         size_mb = (export / "model.safetensors").stat().st_size / 2**20
         h.print_hardware({
             "model": f"{'tiny' if args.quick else 'paper'} config, with EMA target encoder, "

@@ -31,7 +31,7 @@ from typing import Any, Optional, Sequence
 import torch
 
 import seqjepa
-from seqjepa.zoo.official import seqjepa_to_official_key
+from seqjepa.zoo._convert_official import seqjepa_to_official_key
 
 #: The small model's encoder; real checkpoints are standard ResNet-18s and need no overrides.
 SMALL_BACKBONE = {"layers": [1, 1, 1, 1], "channels": [8, 16, 16, 32], "stem_width": 8}

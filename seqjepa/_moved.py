@@ -28,11 +28,11 @@ MOVED: dict[str, tuple[str, ...]] = {
     "seqjepa.inference": ("seqjepa.models.inference",),
     "seqjepa.fileio": ("seqjepa.utils.files",),
     "seqjepa.registry": ("seqjepa.zoo.registry",),
-    "seqjepa.factory": ("seqjepa.zoo.factory", "seqjepa.zoo.loading"),
-    "seqjepa.io": ("seqjepa.zoo.serialization", "seqjepa.zoo.model_card"),
-    "seqjepa.convert": ("seqjepa.zoo.official", "seqjepa.zoo.factory"),
-    "seqjepa.hub": ("seqjepa.zoo.resolve", "seqjepa.zoo.factory", "seqjepa.zoo.publish", "seqjepa.zoo.model_card",
-                    "seqjepa.zoo._hub_api", "seqjepa.errors"),
+    "seqjepa.factory": ("seqjepa.zoo.factory", "seqjepa.zoo._loading"),
+    "seqjepa.io": ("seqjepa.zoo._serialization", "seqjepa.zoo._model_card"),
+    "seqjepa.convert": ("seqjepa.zoo._convert_official", "seqjepa.zoo.factory"),
+    "seqjepa.hub": ("seqjepa.zoo._resolve", "seqjepa.zoo.factory", "seqjepa.zoo.publish", "seqjepa.zoo._model_card",
+                    "seqjepa.zoo._hub_api", "seqjepa.zoo._upload", "seqjepa.errors"),
     "seqjepa.hub_cache": ("seqjepa.zoo._cache",),
 }
 

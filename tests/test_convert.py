@@ -11,7 +11,7 @@ import torch
 import seqjepa
 from seqjepa import SeqJEPA, SeqJEPAConfig
 from seqjepa.cli import main as cli_main
-from seqjepa.zoo.official import PROBE_PREFIXES, official_to_seqjepa_key, seqjepa_to_official_key
+from seqjepa.zoo._convert_official import PROBE_PREFIXES, official_to_seqjepa_key, seqjepa_to_official_key
 
 from .conftest import FIXTURES, small_config
 
@@ -94,7 +94,7 @@ def test_inferred_config_from_shapes_and_args(tmp_path):
     model = _perturbed(SeqJEPAConfig(image_size=32, cifar_stem=True, action_dim=6, num_layers=1, predictor_hidden=0))
     ckpt = tmp_path / "rotcol.pth"
     _fake_official_checkpoint(ckpt, model)
-    config, _, report = seqjepa.zoo.official.read_official_checkpoint(ckpt)
+    config, _, report = seqjepa.zoo._convert_official.read_official_checkpoint(ckpt)
     assert config.cifar_stem and config.action_dim == 6 and config.num_layers == 1 and config.predictor_hidden == 0
     assert config.image_size == 16  # from args.img_size
     assert config.last_slot_in_batchnorm == "next_action"

@@ -9,7 +9,7 @@ import torch
 
 import seqjepa
 from seqjepa import SeqJEPA
-from seqjepa.zoo.serialization import CONFIG_NAME, WEIGHTS_NAME
+from seqjepa.zoo._serialization import CONFIG_NAME, WEIGHTS_NAME
 
 from .conftest import small_config
 

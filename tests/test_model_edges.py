@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-import seqjepa.zoo.upload
+import seqjepa.zoo._upload
 from seqjepa import SeqJEPA
 from seqjepa.models.model import Predictor
 
@@ -207,7 +207,7 @@ def test_from_pretrained_builds_the_class_it_is_called_on(model, tmp_path):
 
 def test_push_to_hub_hands_the_model_and_its_options_to_the_uploader(model, monkeypatch):
     calls = []
-    monkeypatch.setattr(seqjepa.zoo.upload, "push_to_hub", lambda *a, **k: calls.append((a, k)) or "commit")
+    monkeypatch.setattr(seqjepa.zoo._upload, "push_to_hub", lambda *a, **k: calls.append((a, k)) or "commit")
     assert model.push_to_hub("me/repo", private=True) == "commit"
     assert calls == [((model, "me/repo"), {"private": True})]
 

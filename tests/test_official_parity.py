@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from seqjepa import SeqJEPA, SeqJEPAConfig
-from seqjepa.zoo.official import official_to_seqjepa_key
+from seqjepa.zoo._convert_official import official_to_seqjepa_key
 
 from .conftest import FIXTURES
 

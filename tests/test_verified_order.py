@@ -16,8 +16,8 @@ import torch
 import seqjepa
 from seqjepa import SeqJEPA
 from seqjepa.errors import IntegrityError
-from seqjepa.zoo.official import read_official_checkpoint
-from seqjepa.zoo.serialization import CONFIG_NAME, WEIGHTS_NAME
+from seqjepa.zoo._convert_official import read_official_checkpoint
+from seqjepa.zoo._serialization import CONFIG_NAME, WEIGHTS_NAME
 from seqjepa.utils.files import sha256_bytes
 
 from .conftest import small_config
@@ -59,7 +59,7 @@ def test_the_bytes_hashed_are_the_bytes_deserialized(tmp_path, deserialized, ope
 
 
 def test_a_pinned_sha256_that_differs_is_refused_before_deserializing(tmp_path, deserialized):
-    from seqjepa.zoo.serialization import load_directory
+    from seqjepa.zoo._serialization import load_directory
 
     _, d = _saved(tmp_path)  # an intact file, but not the one that was pinned
     with pytest.raises(IntegrityError, match="not the one that was pinned"):

@@ -13,8 +13,8 @@ import torch
 
 from seqjepa import SeqJEPA
 from seqjepa.errors import CheckpointMismatchError, ConfigError, IntegrityError, UnverifiedWeightsWarning
-from seqjepa.zoo.serialization import CONFIG_NAME, WEIGHTS_NAME, finalize, load_directory, load_weights_bytes, read_config_file
-from seqjepa.zoo.verify import blob_sha256, git_blob_sha1, verify_file, verify_weights_file
+from seqjepa.zoo._serialization import CONFIG_NAME, WEIGHTS_NAME, finalize, load_directory, load_weights_bytes, read_config_file
+from seqjepa.zoo._verify import blob_sha256, git_blob_sha1, verify_file, verify_weights_file
 
 from .conftest import small_config
 
@@ -162,7 +162,7 @@ def _linear():
 
 
 def test_strict_load_names_every_kind_of_mismatch_and_loads_nothing():
-    from seqjepa.zoo.serialization import load_state_dict_strict
+    from seqjepa.zoo._serialization import load_state_dict_strict
 
     module = _linear()
     before = {k: v.clone() for k, v in module.state_dict().items()}
@@ -201,17 +201,17 @@ def test_load_directory_checks_format_and_recorded_size_before_the_hash(tmp_path
 def test_save_pretrained_writes_what_it_is_given_and_can_write_again(tmp_path):
     from safetensors import safe_open
 
-    from seqjepa.zoo.serialization import CARD_NAME, save_pretrained
+    from seqjepa.zoo._serialization import CARD_NAME
 
     model = SeqJEPA(small_config())
     out = tmp_path / "m"
-    assert save_pretrained(model, out, metadata={"run": "r1"}, card="# my card\n") == str(out)
+    assert model.save_pretrained(out, metadata={"run": "r1"}, card="# my card\n") == str(out)
     doc = json.loads((out / CONFIG_NAME).read_text())
     assert doc["library"] == "seqjepa" and doc["metadata"] == {"run": "r1"}
     assert (out / CARD_NAME).read_text() == "# my card\n"
     with safe_open(str(out / WEIGHTS_NAME), "pt") as f:
         assert f.metadata() == {"format": "pt", "library": "seqjepa"}
-    save_pretrained(model, out)  # into the existing directory: overwritten, no error
+    model.save_pretrained(out)  # into the existing directory: overwritten, no error
     assert "metadata" not in json.loads((out / CONFIG_NAME).read_text())
     assert str(out / WEIGHTS_NAME) in str(pytest.raises(CheckpointMismatchError, load_directory, _corrupt_config(out), model_class=SeqJEPA).value)
 
@@ -269,7 +269,7 @@ def test_unreadable_bytes_are_named_by_their_source(tmp_path):
 
 
 def test_a_state_dict_that_does_not_fit_is_named_by_its_source():
-    from seqjepa.zoo.serialization import model_from_state_dict
+    from seqjepa.zoo._serialization import model_from_state_dict
 
     state = SeqJEPA(small_config()).state_dict()
     state.pop("predictor.fc2.bias")
@@ -277,15 +277,14 @@ def test_a_state_dict_that_does_not_fit_is_named_by_its_source():
         model_from_state_dict(small_config(), state, source="the-source", model_class=SeqJEPA)
 
 
-# ---------------------------------------------------------------- what save_pretrained writes
+# ---------------------------------------------------------------- what save_pretrained writes (through write_model_directory)
 def test_config_json_records_the_version_the_target_encoder_and_the_weights(tmp_path):
     import seqjepa
-    from seqjepa.zoo.serialization import save_pretrained
 
     model = SeqJEPA(small_config())
     for include in (True, False):
         out = tmp_path / str(include)
-        save_pretrained(model, out, include_target_encoder=include)
+        model.save_pretrained(out, include_target_encoder=include)
         text = (out / CONFIG_NAME).read_text()
         doc = json.loads(text)
         assert text == json.dumps(doc, indent=2, sort_keys=True) + "\n"  # stable, diffable, byte-deterministic
@@ -295,17 +294,15 @@ def test_config_json_records_the_version_the_target_encoder_and_the_weights(tmp_
         assert doc["weights"] == {WEIGHTS_NAME: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}}
 
 
-def test_write_model_directory_keeps_the_target_encoder_by_default(tmp_path):
-    from seqjepa.zoo.serialization import write_model_directory
-
-    write_model_directory(SeqJEPA(small_config()), tmp_path / "m")
+def test_save_pretrained_keeps_the_target_encoder_by_default(tmp_path):
+    SeqJEPA(small_config()).save_pretrained(tmp_path / "m")
     assert load_directory(tmp_path / "m", model_class=SeqJEPA).has_target_encoder
 
 
 def test_the_generated_card_records_the_weights_sha256_and_the_metadata(tmp_path):
-    from seqjepa.zoo.serialization import CARD_NAME, save_pretrained
+    from seqjepa.zoo._serialization import CARD_NAME
 
-    save_pretrained(SeqJEPA(small_config()), tmp_path / "m", metadata={"name": "my-model", "seed": 7})
+    SeqJEPA(small_config()).save_pretrained(tmp_path / "m", metadata={"name": "my-model", "seed": 7})
     card = (tmp_path / "m" / CARD_NAME).read_text()
     digest = hashlib.sha256((tmp_path / "m" / WEIGHTS_NAME).read_bytes()).hexdigest()
     assert f"- `model.safetensors` sha256: `{digest}`" in card
@@ -325,13 +322,11 @@ class _MoveSpy(torch.Tensor):
 
 
 def test_every_tensor_is_moved_to_the_cpu_before_it_is_written(tmp_path, monkeypatch):
-    from seqjepa.zoo.serialization import write_model_directory
-
     model = SeqJEPA(small_config())
     state = model.state_dict()
     monkeypatch.setattr(model, "state_dict", lambda: {k: v.as_subclass(_MoveSpy) for k, v in state.items()})
     _MoveSpy.moves = []
-    write_model_directory(model, tmp_path / "m")
+    model.save_pretrained(tmp_path / "m")
     assert len(_MoveSpy.moves) >= len(state) and set(_MoveSpy.moves) == {"cpu"}
 
 
@@ -342,7 +337,7 @@ def _safetensors_like(header: dict, pad_to: int, payload: bytes = b"\0" * 8) -> 
 
 @pytest.mark.parametrize("padding", [0, 5])
 def test_the_header_is_rewritten_with_sorted_keys_left_aligned_in_the_same_length(padding):
-    from seqjepa.zoo.serialization import _canonical_header
+    from seqjepa.zoo._serialization import _canonical_header
 
     header = {"b": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "__metadata__": {"format": "pt"}}
     exact = len(json.dumps(header, separators=(",", ":")))

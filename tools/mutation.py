@@ -57,7 +57,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             ["tests/train/test_schedule_recipes.py", "tests/train/test_reference_training.py", "tests/test_model.py"]),
     "three_die_bench": (["seqjepa/data/three_die_bench.py", "seqjepa/data/_contract.py"],
                         ["tests/data/test_three_die_bench.py", "tests/data/test_contract.py"]),
-    "serialization": (["seqjepa/zoo/serialization.py", "seqjepa/zoo/verify.py"],
+    "serialization": (["seqjepa/zoo/_serialization.py", "seqjepa/zoo/_verify.py"],
                       ["tests/test_io.py", "tests/test_verified_order.py", "tests/test_weights_checks.py",
                        "tests/reliability/test_verified_reads.py",
                        "tests/hub/test_download.py", "tests/hub/test_offline.py"]),

@@ -52,7 +52,7 @@ DEFECTS = (
     ),
     Defect(
         "the sha256 check after deserialization (load_directory)",
-        "seqjepa/zoo/serialization.py",
+        "seqjepa/zoo/_serialization.py",
         '''    want = expected_sha256 or recorded.get("sha256")
     actual = sha256_bytes(data)
     if want and actual != want.lower():
@@ -68,7 +68,7 @@ DEFECTS = (
     ),
     Defect(
         "the sha256 check after unpickling (read_official_checkpoint)",
-        "seqjepa/zoo/official.py",
+        "seqjepa/zoo/_convert_official.py",
         '''    digest = sha256_bytes(data)
     if expected_sha256 and digest != expected_sha256.lower():
         raise IntegrityError(sha256_mismatch("official checkpoint", str(p), digest, expected_sha256))
@@ -83,7 +83,7 @@ DEFECTS = (
     ),
     Defect(
         "the sha256 check after deserialization (load_resolution: package or cached file)",
-        "seqjepa/zoo/loading.py",
+        "seqjepa/zoo/_loading.py",
         """    verified = verify_weights_file(path, meta, remove=card.source.kind != "package")
     return load_weights_bytes(verified.data, card.config, model_class=model_class, source=str(path), device=device, dtype=dtype)""",
         """    model = load_weights_bytes(path.read_bytes(), card.config, model_class=model_class, source=str(path), device=device, dtype=dtype)
@@ -93,7 +93,7 @@ DEFECTS = (
     ),
     Defect(
         "no sha256 check of a download (verify_file)",
-        "seqjepa/zoo/verify.py",
+        "seqjepa/zoo/_verify.py",
         """    if problem is None and expected.get("sha256") and actual != expected["sha256"].lower():""",
         """    if False:""",
         ("tests/hub/test_download.py",),

@@ -92,7 +92,8 @@ def _output_dir(path, option: str = "--out") -> None:
 
 
 def _load_model(name, device: str):
-    from ..zoo.factory import DEFAULT_MODEL, is_local_path, load
+    from ..zoo._loading import is_local_path
+    from ..zoo.factory import DEFAULT_MODEL, load
 
     name = name or DEFAULT_MODEL
     model = load(name, device=device)

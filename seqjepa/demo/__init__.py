@@ -196,7 +196,7 @@ class DemoResult:
 # ----------------------------------------------------------------------------- the demo
 def _load_model(name: str):
     from ..zoo.factory import load
-    from ..zoo.factory import is_local_path
+    from ..zoo._loading import is_local_path
     from ..zoo.registry import list_models
 
     how = (

@@ -10,8 +10,10 @@ target encoder's embedding of the unseen view reached by a_M.
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -413,22 +415,43 @@ class SeqJEPA(nn.Module):
     # ------------------------------------------------------------------ weights I/O
     # These rest on the zoo's lower layer (serialization, resolution, upload), which never imports
     # this module: the class is passed in, so no import cycle forms.
-    def save_pretrained(self, save_directory: str, **kwargs: Any) -> str:
-        """Write ``config.json`` + ``model.safetensors`` + ``README.md``; see :func:`seqjepa.zoo.serialization.save_pretrained`."""
-        from ..zoo.serialization import save_pretrained
+    def save_pretrained(
+        self,
+        save_directory: Union[str, "os.PathLike[str]"],
+        *,
+        include_target_encoder: bool = True,
+        dtype: Optional[torch.dtype] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        card: Optional[str] = None,
+    ) -> str:
+        """Write ``config.json`` + ``model.safetensors`` + ``README.md`` (the Hugging Face layout), every file atomically.
 
-        return save_pretrained(self, save_directory, **kwargs)
+        Args:
+            save_directory: created if missing; files already there are replaced.
+            include_target_encoder: False writes an inference export without the EMA target encoder.
+            dtype: cast floating-point tensors (e.g. ``torch.float16``) for a smaller export.
+            metadata: extra JSON-able facts for ``config.json`` (provenance, metrics...).
+            card: README text; by default a model card is generated.
+
+        Returns:
+            The directory path.
+        """
+        from ..zoo._serialization import write_model_directory
+
+        write_model_directory(self, save_directory, include_target_encoder=include_target_encoder, dtype=dtype,
+                              metadata=metadata, card=card)
+        return str(Path(save_directory))
 
     def push_to_hub(self, repo_id: str, **kwargs: Any) -> Any:
-        """Upload this model (config.json + model.safetensors + README) to a Hub repo; see :func:`seqjepa.zoo.upload.push_to_hub`."""
-        from ..zoo.upload import push_to_hub
+        """Upload this model (config.json + model.safetensors + README) to a Hub repo; see :func:`seqjepa.zoo._upload.push_to_hub`."""
+        from ..zoo._upload import push_to_hub
 
         return push_to_hub(self, repo_id, **kwargs)
 
     @classmethod
     def from_pretrained(cls, path_or_repo: str, **kwargs: Any) -> "SeqJEPA":
         """Load a model saved by :meth:`save_pretrained` (a directory, or anything :func:`seqjepa.load` takes) as ``cls``."""
-        from ..zoo.loading import load_model
+        from ..zoo._loading import load_model
 
         return load_model(path_or_repo, model_class=cls, **kwargs)
 

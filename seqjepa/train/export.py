@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from ..zoo.serialization import save_pretrained
 from ..models.model import SeqJEPA
 from .checkpoint import find_resumable, load_checkpoint
 from .recipe import model_config
@@ -56,5 +55,5 @@ def export_run(
     metrics = {k: v for k, v in (state.get("metrics") or {}).items() if k.startswith(("val_", "train_", "loss"))}
     if metrics:
         metadata["metrics"] = metrics
-    save_pretrained(model, to, include_target_encoder=include_target_encoder and has_target, metadata=metadata)
+    model.save_pretrained(to, include_target_encoder=include_target_encoder and has_target, metadata=metadata)
     return str(path), metadata

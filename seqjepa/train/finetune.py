@@ -29,7 +29,7 @@ from torch import nn
 from ..models.config import SeqJEPAConfig
 from ..errors import ConfigError, WeightsNotAvailableError
 from ..utils.files import atomic_write_bytes, atomic_write_text, check_safetensors_file, sha256_file, verify_sha256
-from ..zoo.serialization import CONFIG_NAME, WEIGHTS_NAME, load_state_dict_strict
+from ..zoo._serialization import CONFIG_NAME, WEIGHTS_NAME, load_state_dict_strict
 from ..models.model import SeqJEPA
 from ..version import __version__
 from ..utils.log import progress

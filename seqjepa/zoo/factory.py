@@ -1,7 +1,8 @@
 """The front door: ``load``, ``create_model``, ``download`` and the official-checkpoint helpers.
 
-This is the one zoo module that knows the concrete model class; everything below it is handed
-the class, so the model's own ``from_pretrained`` reaches the same code without an import cycle.
+This is the one zoo module that knows the concrete model class, and it only binds it: the work is
+:mod:`seqjepa.zoo._loading`'s, which is handed the class, so the model's own ``from_pretrained``
+reaches the same code without an import cycle.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ import torch
 from ..errors import ConfigError
 from ..models.config import SeqJEPAConfig
 from ..models.model import SeqJEPA
-from .loading import is_local_path, load_model, load_official_file
-from .official import ConversionReport, convert_to_directory
-from .registry import get_pretrained_cfg, validate_revision
-from .resolve import Resolution, resolve
+from ._convert_official import ConversionReport
+from ._loading import convert_official_file, load_model, load_official_file
+from ._resolve import Resolution, resolve
+from .registry import get_pretrained_cfg
 
-__all__ = ["load", "create_model", "download", "load_official", "convert_official", "DEFAULT_MODEL", "is_local_path"]
+__all__ = ["load", "create_model", "download", "load_official", "convert_official", "DEFAULT_MODEL"]
 
 #: The small model shipped inside the package; loads with no network.
 DEFAULT_MODEL = "tiny-toy3diebench"
@@ -96,9 +97,6 @@ def download(
 
     ``refresh=True`` ignores an earlier resolution record and asks the Hub again.
     """
-    if not isinstance(name, str):
-        raise ValueError(f"name: expected a model name, got {type(name).__name__}")
-    validate_revision(revision)
     return resolve(name, model_class=SeqJEPA, revision=revision, cache_dir=cache_dir,
                    local_files_only=local_files_only, refresh=refresh)
 
@@ -125,15 +123,5 @@ def convert_official(
 
     The README names the source file and its sha256; the conversion report lists dropped keys.
     """
-    def metadata(report: ConversionReport) -> dict[str, Any]:
-        return {
-            "name": f"seq-JEPA converted from {report.source}",
-            "source": report.source,
-            "source_sha256": report.source_sha256,
-            "converted_from": "official seq-JEPA checkpoint (hafezgh/seq-jepa)",
-            "assumed": report.assumed,
-        }
-
-    report, _ = convert_to_directory(checkpoint, out_dir, model_class=SeqJEPA, metadata=metadata, overrides=overrides,
-                                     include_target_encoder=include_target_encoder)
-    return report
+    return convert_official_file(checkpoint, out_dir, model_class=SeqJEPA, overrides=overrides,
+                                 include_target_encoder=include_target_encoder)

@@ -11,13 +11,11 @@ from typing import Any, Mapping, Optional, Union
 
 from ..models.model import SeqJEPA
 from .factory import download, load
-from .loading import is_local_path
-from .model_card import card_metadata
+from ._loading import is_local_path
+from ._model_card import card_metadata
 from .registry import HUB_PREFIX, get_pretrained_cfg
-from .serialization import save_pretrained
-from .upload import push_to_hub
 
-__all__ = ["export", "push_to_hub"]
+__all__ = ["export"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -51,5 +49,5 @@ def export(
         else:
             meta["source"] = text
     meta.update(metadata or {})
-    save_pretrained(model, out_dir, include_target_encoder=include_target_encoder, metadata=meta)
+    model.save_pretrained(out_dir, include_target_encoder=include_target_encoder, metadata=meta)
     return Path(out_dir)

@@ -36,9 +36,9 @@ def test_old_names_resolve_to_the_objects_in_their_new_homes():
         io = importlib.import_module("seqjepa.io")
         hub = importlib.import_module("seqjepa.hub")
         convert = importlib.import_module("seqjepa.convert")
-    from seqjepa.zoo import factory, model_card, official, serialization
+    from seqjepa.zoo import _convert_official as official, _model_card as model_card, _serialization as serialization, factory
 
-    assert io.save_pretrained is serialization.save_pretrained and io.render_model_card is model_card.render_model_card
+    assert io.write_model_directory is serialization.write_model_directory and io.render_model_card is model_card.render_model_card
     assert hub.load_named is factory.load and hub.download is factory.download
     assert convert.load_official is factory.load_official and convert.PROBE_PREFIXES is official.PROBE_PREFIXES
     with pytest.raises(AttributeError, match="moved to"):
@@ -46,7 +46,7 @@ def test_old_names_resolve_to_the_objects_in_their_new_homes():
 
 
 def test_every_exception_class_lives_in_errors_under_seqjepa_error():
-    for module in ("seqjepa.train.loop", "seqjepa.train.checkpoint", "seqjepa.cli", "seqjepa.zoo.resolve"):
+    for module in ("seqjepa.train.loop", "seqjepa.train.checkpoint", "seqjepa.cli", "seqjepa.zoo._resolve"):
         mod = importlib.import_module(module)
         for _, cls in inspect.getmembers(mod, inspect.isclass):
             if issubclass(cls, BaseException) and cls.__module__.startswith("seqjepa"):

@@ -8,13 +8,12 @@ from PIL import Image
 from seqjepa import SeqJEPA
 from seqjepa.cli import main
 from seqjepa.train.finetune import load_finetuned
-from seqjepa.zoo.serialization import save_pretrained
 from tests.conftest import small_config
 
 
 def _model_dir(tmp_path, name, **changes):
     torch.manual_seed(0)
-    return save_pretrained(SeqJEPA(small_config(**changes)).eval(), tmp_path / name)
+    return SeqJEPA(small_config(**changes)).eval().save_pretrained(tmp_path / name)
 
 
 def _eval(model_dir, out, cache, protocol="3diebench-rot"):

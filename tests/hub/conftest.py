@@ -13,9 +13,8 @@ import torch
 
 from seqjepa import SeqJEPA
 from seqjepa.zoo import registry
-from seqjepa.zoo.official import seqjepa_to_official_key
+from seqjepa.zoo._convert_official import seqjepa_to_official_key
 from seqjepa.utils.files import sha256_file
-from seqjepa.zoo.serialization import save_pretrained
 from tests.conftest import small_config
 
 from .fakehub import FakeHub
@@ -74,7 +73,7 @@ class Zoo:
         torch.manual_seed(1)
         self.ours_model = SeqJEPA(self.config).eval()
         out = tmp / "ours"
-        save_pretrained(self.ours_model, out)
+        self.ours_model.save_pretrained(out)
         self.ours_files = {f: (out / f).read_bytes() for f in ("config.json", "model.safetensors", "README.md")}
         self.ours_commit = hub.add_commit(OURS_REPO, self.ours_files)
         self.weights_sha = sha256_file(out / "model.safetensors")

@@ -63,9 +63,8 @@ def test_pinned_revision_in_the_name_and_argument(zoo):
     old = zoo.ours_commit
     torch.manual_seed(5)
     newer = seqjepa.SeqJEPA(zoo.config).eval()
-    from seqjepa.zoo.serialization import save_pretrained
 
-    save_pretrained(newer, zoo.tmp / "newer")
+    newer.save_pretrained(zoo.tmp / "newer")
     zoo.hub.add_commit(OURS_REPO, {f: (zoo.tmp / "newer" / f).read_bytes() for f in ("config.json", "model.safetensors")})
     assert same_weights(seqjepa.load(f"hf-hub:{OURS_REPO}@{old}"), zoo.ours_model)
     assert same_weights(seqjepa.load(f"hf-hub:{OURS_REPO}", revision=old), zoo.ours_model)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import seqjepa
-from seqjepa.zoo.upload import push_to_hub
+from seqjepa.zoo._upload import push_to_hub
 from seqjepa.cli import main
 from seqjepa.utils.files import sha256_file
 

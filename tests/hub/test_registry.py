@@ -11,7 +11,7 @@ import seqjepa
 from seqjepa import SeqJEPA, SeqJEPAConfig
 from seqjepa.zoo import registry
 from seqjepa.errors import ConfigError
-from seqjepa.zoo.resolve import match_pattern
+from seqjepa.zoo._resolve import match_pattern
 from seqjepa.errors import WeightsNotAvailableError
 
 OFFICIAL = ("resnet18-3diebench", "resnet18-3diebench-rotcolor", "resnet18-stl10-pls")

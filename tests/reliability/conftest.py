@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from seqjepa import SeqJEPA
-from seqjepa.zoo.official import seqjepa_to_official_key
+from seqjepa.zoo._convert_official import seqjepa_to_official_key
 
 from ..conftest import small_config
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import seqjepa
-import seqjepa.zoo.serialization as serialization
+import seqjepa.zoo._serialization as serialization
 from seqjepa.cli import main as cli_main
 from seqjepa.errors import IntegrityError
 from seqjepa.utils.files import atomic_open, atomic_write_bytes, atomic_write_text

@@ -14,7 +14,7 @@ import seqjepa
 from seqjepa import SeqJEPA
 from seqjepa.errors import CheckpointMismatchError, ConfigError, IntegrityError, WeightsNotAvailableError
 from seqjepa.utils.files import LFS_POINTER_PREFIX
-from seqjepa.zoo.serialization import load_directory, load_state_dict_strict
+from seqjepa.zoo._serialization import load_directory, load_state_dict_strict
 
 from ..conftest import small_config
 
@@ -218,7 +218,7 @@ def test_bad_names_are_refused_before_anything_is_read(name, error, match, opene
     ["hf-hub:../x", "hf-hub:org/repo@../../x", "hf-hub:org/../../etc", "hf-hub:/etc/passwd", "../x@main", "hf-hub:"],
 )
 def test_hub_names_with_path_tricks_are_refused(name, tmp_path, monkeypatch):
-    import seqjepa.zoo.resolve  # noqa: F401
+    import seqjepa.zoo._resolve  # noqa: F401
     monkeypatch.chdir(tmp_path)
     with pytest.raises((ValueError, WeightsNotAvailableError)):
         seqjepa.load(name, cache_dir=str(tmp_path / "cache"), local_files_only=True)

@@ -14,7 +14,7 @@ import torch
 
 import seqjepa
 from seqjepa.cli import main as cli_main
-from seqjepa.zoo.official import read_official_checkpoint
+from seqjepa.zoo._convert_official import read_official_checkpoint
 from seqjepa.errors import CheckpointMismatchError, IntegrityError, UnsafeCheckpointError
 
 from .conftest import TINY_OVERRIDES, write_official_checkpoint

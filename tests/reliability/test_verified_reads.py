@@ -9,7 +9,7 @@ import torch
 
 import seqjepa
 from seqjepa.errors import ConfigError, IntegrityError
-from seqjepa.zoo import serialization
+from seqjepa.zoo import _serialization as serialization
 
 from ..conftest import small_config
 

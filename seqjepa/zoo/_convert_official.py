@@ -23,7 +23,7 @@ import torch
 from ..errors import CheckpointMismatchError, ConfigError, IntegrityError, UnsafeCheckpointError
 from ..models.config import THREEDIEBENCH_MEAN, THREEDIEBENCH_STD, SeqJEPAConfig
 from ..utils.files import LFS_POINTER_PREFIX, sha256_bytes, sha256_mismatch
-from .serialization import model_from_state_dict, write_model_directory
+from ._serialization import model_from_state_dict, write_model_directory
 
 __all__ = [
     "ConversionReport",
@@ -405,5 +405,6 @@ def convert_to_directory(
     config, state, report = read_official_checkpoint(checkpoint, overrides=overrides, expected_sha256=expected_sha256)
     model = model_from_state_dict(config, state, source=os.fspath(checkpoint), model_class=model_class)
     meta = {**dict(metadata(report)), "dropped_keys": report.dropped_keys, "epoch": report.epoch}
-    digest = write_model_directory(model, out_dir, include_target_encoder=include_target_encoder, metadata=meta)
+    digest = write_model_directory(model, out_dir, include_target_encoder=include_target_encoder, dtype=None, metadata=meta,
+                                   card=None)
     return report, digest

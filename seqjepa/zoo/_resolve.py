@@ -11,7 +11,8 @@ Every file is hashed before it is deserialized: against the card's pin, else the
 record written when it was first fetched, else the hash the Hub announced for it (LFS sha256, or
 git blob id for small files). A mismatching file is deleted from the cache and reported with both
 hashes. What a name resolved to (commit, file, sha256) is written to a small JSON record in the
-cache, so later loads are pinned and need no network.
+cache, so later loads are pinned and need no network. The cache is asked once per resolution
+(:func:`seqjepa.zoo._cache.lookup`) and written through a claim on it; it never calls back.
 
 This module moves files only. It never imports the model class or the factory: converting an
 official checkpoint builds the model through the ``model_class`` its caller passes.
@@ -29,10 +30,10 @@ from ..errors import IntegrityError, WeightsNotAvailableError
 from ..utils.files import sha256_bytes
 from . import _cache as hc
 from ._hub_api import HubContext, default_endpoint, fetch_file, repo_files
-from .official import convert_to_directory
+from ._convert_official import convert_to_directory
 from .registry import HUB_PREFIX, ModelCard, get_pretrained_cfg, parse_hub_name, validate_repo_filename, validate_revision
-from .serialization import CONFIG_NAME, WEIGHTS_NAME
-from .verify import blob_sha256, verify_file, verify_weights_file
+from ._serialization import CONFIG_NAME, WEIGHTS_NAME
+from ._verify import blob_sha256, verify_file, verify_weights_file
 
 __all__ = ["Resolution", "resolve", "package_resolution", "package_file", "match_pattern"]
 
@@ -120,9 +121,9 @@ def package_file(card: ModelCard) -> Path:
 
 
 # --------------------------------------------------------------------------- helpers
-def _context(label: str, repo: str, revision: Optional[str], cache_dir, local_files_only) -> HubContext:
-    return HubContext(label=label, repo=repo, revision=revision, cache=hc.hub_cache_dir(cache_dir),
-                      offline=hc.offline_mode(local_files_only), endpoint=default_endpoint())
+def _context(label: str, view: hc.CacheView) -> HubContext:
+    return HubContext(label=label, repo=view.repo, revision=view.revision, cache=view.root, offline=view.offline,
+                      endpoint=default_endpoint())
 
 
 def match_pattern(pattern: str, filenames: list[str], *, what: str) -> str:
@@ -146,34 +147,36 @@ def match_pattern(pattern: str, filenames: list[str], *, what: str) -> str:
 def _resolve_card(card: ModelCard, revision, cache_dir, local_files_only, *, refresh: bool, model_class: type) -> Resolution:
     src = card.source
     requested = revision or src.revision
-    ctx = _context(card.name, src.repo or "", requested, cache_dir, local_files_only)
-    file_label = src.filename or f"matching {src.file_pattern!r}"
     pinned = src.sha256 if (src.revision and requested == src.revision) else None
+    view = hc.lookup(card.name, repo=src.repo or "", revision=requested, cache_dir=cache_dir,
+                     local_files_only=local_files_only, refresh=refresh, pinned_sha256=pinned,
+                     converted_files=(CONFIG_NAME, WEIGHTS_NAME))
+    ctx = _context(card.name, view)
+    file_label = src.filename or f"matching {src.file_pattern!r}"
 
     # 1. a resolution record from an earlier load: everything is known, no network needed
-    record = None if refresh else hc.read_record(ctx.cache, card.name, requested)
-    if record is not None and record.get("repo") == ctx.repo:
-        res = _from_record(card, ctx, record, pinned, model_class)
+    record = view.record
+    if record is not None:
+        res = _from_record(card, ctx, view, pinned, model_class)
         if res is not None:
             return res
 
     # 2. the cache without a record (a pinned card, or a cache copied by hand)
-    if not refresh:
-        cached = hc.cached_revision(ctx.cache, ctx.repo, requested or "main")
-        if cached is not None:
-            commit, names = cached
-            filename = src.filename or _match_cached(ctx, commit, names, src.file_pattern)
-            path = hc.cached_file(ctx.cache, ctx.repo, filename, commit) if filename else None
-            if path is not None:
-                expected = {"sha256": pinned or blob_sha256(path), "size": src.size if pinned else None}
-                how = "card" if pinned else ("cache-blob-name" if expected["sha256"] else "none")
-                return _finish_card(card, ctx, commit, filename, path, expected, how, from_cache=True, model_class=model_class)
+    if view.snapshot is not None:
+        commit, cached = view.snapshot
+        filename = src.filename or _match_cached(ctx, commit, list(cached), src.file_pattern)
+        path = cached.get(filename) if filename else None
+        if path is not None:
+            expected = {"sha256": pinned or blob_sha256(path), "size": src.size if pinned else None}
+            how = "card" if pinned else ("cache-blob-name" if expected["sha256"] else "none")
+            return _finish_card(card, ctx, view, commit, filename, path, expected, how, from_cache=True,
+                                model_class=model_class)
 
     # 3. the network
     if ctx.offline:
         raise ctx.not_available(file_label, "it is not in the cache and offline mode forbids downloading")
     # a recorded resolution whose files left the cache is fetched again at the recorded commit
-    pinned_commit = record["commit"] if record is not None and record.get("repo") == ctx.repo else None
+    pinned_commit = record["commit"] if record is not None else None
     commit, files = repo_files(ctx, file_label, pinned_commit)
     if src.filename:
         filename = src.filename
@@ -193,7 +196,7 @@ def _resolve_card(card: ModelCard, revision, cache_dir, local_files_only, *, ref
     expected = {"sha256": pinned or announced.get("sha256"), "git_sha1": announced.get("git_sha1"), "size": announced.get("size")}
     path = fetch_file(ctx, filename, commit)
     how = "card" if pinned else "hub"
-    return _finish_card(card, ctx, commit, filename, path, expected, how, from_cache=False, model_class=model_class)
+    return _finish_card(card, ctx, view, commit, filename, path, expected, how, from_cache=False, model_class=model_class)
 
 
 def _match_cached(ctx: HubContext, commit: str, names: list[str], pattern: Optional[str]) -> Optional[str]:
@@ -205,7 +208,9 @@ def _match_cached(ctx: HubContext, commit: str, names: list[str], pattern: Optio
         return None
 
 
-def _from_record(card: ModelCard, ctx: HubContext, record: Mapping[str, Any], pinned: Optional[str], model_class: type) -> Optional[Resolution]:
+def _from_record(card: ModelCard, ctx: HubContext, view: hc.CacheView, pinned: Optional[str],
+                 model_class: type) -> Optional[Resolution]:
+    record = view.record or {}
     try:
         commit, filename, sha = record["commit"], record["filename"], record["sha256"]
         validate_repo_filename(filename)
@@ -215,35 +220,33 @@ def _from_record(card: ModelCard, ctx: HubContext, record: Mapping[str, Any], pi
         return None  # the card moved on: resolve again
     if card.source.format == "official-pth":
         conv = record.get("converted") or {}
-        conv_dir = hc.converted_dir(ctx.cache, card.name, commit)
-        if conv.get("sha256") and (conv_dir / CONFIG_NAME).is_file() and (conv_dir / WEIGHTS_NAME).is_file():
-            return _converted_resolution(card, ctx, commit, filename, record, conv_dir, conv["sha256"], from_cache=True)
-    path = hc.cached_file(ctx.cache, ctx.repo, filename, commit)
+        if conv.get("sha256") and view.converted is not None:
+            return _converted_resolution(card, ctx, commit, filename, record, view.converted, conv["sha256"], from_cache=True)
+    path = view.files.get(filename)
     if path is None:
         return None
     expected = {"sha256": sha, "size": record.get("size")}
-    return _finish_card(card, ctx, commit, filename, path, expected, record.get("verified_against", "record"),
+    return _finish_card(card, ctx, view, commit, filename, path, expected, record.get("verified_against", "record"),
                         from_cache=True, model_class=model_class)
 
 
-def _finish_card(card: ModelCard, ctx: HubContext, commit: str, filename: str, path: Path, expected, how: str, *,
-                 from_cache: bool, model_class: type) -> Resolution:
+def _finish_card(card: ModelCard, ctx: HubContext, view: hc.CacheView, commit: str, filename: str, path: Path,
+                 expected, how: str, *, from_cache: bool, model_class: type) -> Resolution:
     """Verify the source file, convert it if it is an official .pth, write the record."""
     name, fmt = card.name, card.source.format
-    with hc.cache_lock(ctx.cache, f"{name}--{commit}"):
+    with hc.claim(view, commit) as held:
         if fmt == "safetensors":
             verified = verify_weights_file(path, expected)
             record = {"kind": "card", "name": name, "repo": ctx.repo, "requested_revision": ctx.revision,
                       "commit": commit, "filename": filename, "sha256": verified.sha256, "size": verified.size,
                       "format": fmt, "verified_against": how}
-            hc.write_record(ctx.cache, name, ctx.revision, record)
+            held.store(record)
             return Resolution(
                 name=name, repo=ctx.repo, requested_revision=ctx.revision, commit=commit, format=fmt,
                 files={filename: {"sha256": verified.sha256, "size": verified.size}}, weights_path=str(path),
                 verified_against=how, from_cache=from_cache,
             )
-        conv_dir = hc.converted_dir(ctx.cache, name, commit)
-        existing = hc.read_record(ctx.cache, name, ctx.revision)
+        conv_dir, existing = held.converted, held.record
         if (
             existing is not None and existing.get("commit") == commit and existing.get("filename") == filename
             and (existing.get("converted") or {}).get("sha256") and (conv_dir / WEIGHTS_NAME).is_file()
@@ -257,7 +260,7 @@ def _finish_card(card: ModelCard, ctx: HubContext, commit: str, filename: str, p
                   "commit": commit, "filename": filename, "sha256": verified.sha256, "size": verified.size,
                   "format": fmt, "verified_against": how,
                   "converted": {"path": conv_dir.relative_to(ctx.cache).as_posix(), "sha256": conv_sha}}
-        hc.write_record(ctx.cache, name, ctx.revision, record)
+        held.store(record)
         return _converted_resolution(card, ctx, commit, filename, record, conv_dir, conv_sha, from_cache)
 
 
@@ -291,38 +294,38 @@ def _resolve_hub_repo(name, revision, cache_dir, local_files_only, *, refresh: b
         raise ValueError(f"revision: {revision!r} contradicts the revision in the name {name!r}")
     requested = revision or name_revision
     label = f"{HUB_PREFIX}{repo}"
-    ctx = _context(label, repo, requested, cache_dir, local_files_only)
+    view = hc.lookup(label, repo=repo, revision=requested, cache_dir=cache_dir, local_files_only=local_files_only,
+                     refresh=refresh)
+    ctx = _context(label, view)
     wanted = (CONFIG_NAME, WEIGHTS_NAME)
 
-    record = None if refresh else hc.read_record(ctx.cache, label, requested)
-    if record is not None and record.get("repo") == repo and isinstance(record.get("files"), dict):
-        paths = {f: hc.cached_file(ctx.cache, repo, f, record["commit"]) for f in wanted}
+    record = view.record
+    if record is not None and isinstance(record.get("files"), dict):
+        paths = {f: view.files.get(f) for f in wanted}
         if all(paths.values()) and all(f in record["files"] for f in wanted):
             for f in wanted:
                 verify_file(paths[f], record["files"][f], what=f)
             return _hub_resolution(ctx, record["commit"], record["files"], paths, "record", from_cache=True)
 
-    if not refresh:
-        cached = hc.cached_revision(ctx.cache, repo, requested or "main")
-        if cached is not None:
-            commit = cached[0]
-            paths = {f: hc.cached_file(ctx.cache, repo, f, commit) for f in wanted}
-            if all(paths.values()):
-                # a hand-copied cache has no record: config.json's own record of the weights' sha256 checks them
-                metas = {}
-                for f, p in paths.items():
-                    known = blob_sha256(p) if f == WEIGHTS_NAME else None
-                    if known:
-                        sha = verify_file(p, {"sha256": known}, what=f).sha256
-                    else:
-                        with open(p, "rb") as fh:
-                            sha = sha256_bytes(fh.read())
-                    metas[f] = {"sha256": sha, "size": p.stat().st_size, "verified": bool(known)}
-                return _hub_resolution(ctx, commit, metas, paths, "config.json", from_cache=True)
+    if view.snapshot is not None:
+        commit, cached = view.snapshot
+        paths = {f: cached.get(f) for f in wanted}
+        if all(paths.values()):
+            # a hand-copied cache has no record: config.json's own record of the weights' sha256 checks them
+            metas = {}
+            for f, p in paths.items():
+                known = blob_sha256(p) if f == WEIGHTS_NAME else None
+                if known:
+                    sha = verify_file(p, {"sha256": known}, what=f).sha256
+                else:
+                    with open(p, "rb") as fh:
+                        sha = sha256_bytes(fh.read())
+                metas[f] = {"sha256": sha, "size": p.stat().st_size, "verified": bool(known)}
+            return _hub_resolution(ctx, commit, metas, paths, "config.json", from_cache=True)
 
     if ctx.offline:
         raise ctx.not_available(WEIGHTS_NAME, "it is not in the cache and offline mode forbids downloading")
-    pinned_commit = record["commit"] if record is not None and record.get("repo") == repo else None
+    pinned_commit = record["commit"] if record is not None else None
     commit, files = repo_files(ctx, WEIGHTS_NAME, pinned_commit)
     missing = [f for f in wanted if f not in files]
     if missing:
@@ -336,11 +339,10 @@ def _resolve_hub_repo(name, revision, cache_dir, local_files_only, *, refresh: b
         paths[f] = fetch_file(ctx, f, commit)
         verified = verify_file(paths[f], expected, what=f)
         metas[f] = {"sha256": verified.sha256, "size": verified.size, "verified": True}
-    with hc.cache_lock(ctx.cache, f"{label}--{commit}"):
-        hc.write_record(ctx.cache, label, requested, {
-            "kind": "hf-hub", "name": label, "repo": repo, "requested_revision": requested, "commit": commit,
-            "files": metas, "verified_against": "hub",
-        })
+    hc.store(view, commit, {
+        "kind": "hf-hub", "name": label, "repo": repo, "requested_revision": requested, "commit": commit,
+        "files": metas, "verified_against": "hub",
+    })
     return _hub_resolution(ctx, commit, metas, paths, "hub", from_cache=False)
 
 

@@ -5,8 +5,8 @@ checks both on those bytes and deserializes the same bytes, so a bit flip, a tru
 file swapped mid-load is caught, never half-loaded.
 
 This module builds models only through a class it is given (``model_class``) and imports neither
-the model, the factory nor the resolver: :class:`seqjepa.SeqJEPA`'s ``save_pretrained`` and
-``from_pretrained`` rest on it without an import cycle.
+the model, the factory nor the resolver: :class:`seqjepa.SeqJEPA`'s ``save_pretrained`` (through
+:func:`write_model_directory`) and ``from_pretrained`` rest on it without an import cycle.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ..errors import CheckpointMismatchError, ConfigError, ConfigWeightsMismatch
 from ..models.config import SeqJEPAConfig
 from ..utils.files import atomic_write_bytes, atomic_write_text, check_safetensors_bytes, require_regular_file, sha256_bytes, sha256_mismatch
 from ..version import __version__
-from .model_card import render_model_card
+from ._model_card import render_model_card
 
 if TYPE_CHECKING:
     from ..models.model import SeqJEPA
@@ -35,7 +35,6 @@ __all__ = [
     "CONFIG_NAME",
     "WEIGHTS_NAME",
     "CARD_NAME",
-    "save_pretrained",
     "write_model_directory",
     "load_directory",
     "load_weights_bytes",
@@ -52,44 +51,21 @@ CARD_NAME = "README.md"
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def save_pretrained(
-    model: "SeqJEPA",
-    save_directory: PathLike,
-    *,
-    include_target_encoder: bool = True,
-    dtype: Optional[torch.dtype] = None,
-    metadata: Optional[Mapping[str, Any]] = None,
-    card: Optional[str] = None,
-) -> str:
-    """Write ``model`` to ``save_directory`` in the Hugging Face layout; every file atomically.
-
-    Args:
-        model: the model to save.
-        save_directory: created if missing.
-        include_target_encoder: False writes an inference export without the EMA target encoder.
-        dtype: cast floating-point tensors (e.g. ``torch.float16``) for a smaller export.
-        metadata: extra JSON-able facts for ``config.json`` (provenance, metrics...).
-        card: README text; by default a model card is generated.
-
-    Returns:
-        The directory path.
-    """
-    write_model_directory(
-        model, save_directory, include_target_encoder=include_target_encoder, dtype=dtype, metadata=metadata, card=card
-    )
-    return str(Path(save_directory))
-
-
 def write_model_directory(
     model: "SeqJEPA",
     save_directory: PathLike,
     *,
-    include_target_encoder: bool = True,
-    dtype: Optional[torch.dtype] = None,
-    metadata: Optional[Mapping[str, Any]] = None,
-    card: Optional[str] = None,
+    include_target_encoder: bool,
+    dtype: Optional[torch.dtype],
+    metadata: Optional[Mapping[str, Any]],
+    card: Optional[str],
 ) -> str:
-    """:func:`save_pretrained`'s work; returns the sha256 of the ``model.safetensors`` it wrote."""
+    """Write ``model`` to ``save_directory`` in the Hugging Face layout, every file atomically.
+
+    The one writer behind :meth:`seqjepa.SeqJEPA.save_pretrained`, which holds the options' defaults
+    and documents them; the official-checkpoint conversion calls it directly for the sha256 of the
+    ``model.safetensors`` it wrote, which it returns.
+    """
     out = Path(save_directory)
     out.mkdir(parents=True, exist_ok=True)
     tensors: dict[str, torch.Tensor] = {}
@@ -142,7 +118,7 @@ def read_config_file(path: PathLike) -> tuple[SeqJEPAConfig, dict[str, Any]]:
         raise ConfigError(f"{os.fspath(path)} is not valid JSON: {type(exc).__name__}: {str(exc)[:200]}") from None
     if not isinstance(document, dict) or not isinstance(document.get("model"), dict):
         raise ConfigError(f"{os.fspath(path)}: expected a JSON object with a 'model' section (a seqjepa config.json)")
-    # save_pretrained writes every field: a missing one would silently take a default (e.g. another
+    # write_model_directory writes every field: a missing one would silently take a default (e.g. another
     # normalization or image size) and give wrong features from the right weights
     missing = sorted(f.name for f in dataclasses.fields(SeqJEPAConfig) if f.name not in document["model"])
     if missing:
@@ -162,7 +138,7 @@ def load_directory(
     dtype: Optional[torch.dtype] = None,
     expected_sha256: Optional[str] = None,
 ) -> "SeqJEPA":
-    """Load a directory written by :func:`save_pretrained` as ``model_class``: verified, strict, in eval mode.
+    """Load a directory written by :func:`write_model_directory` as ``model_class``: verified, strict, in eval mode.
 
     The weights' sha256 is checked against ``expected_sha256`` when given, else against the one
     recorded in ``config.json``, on the bytes that are then deserialized.

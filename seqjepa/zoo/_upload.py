@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
 
 from ._hub_api import default_endpoint
 from .registry import validate_repo_id, validate_revision
-from .serialization import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, save_pretrained
+from ._serialization import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME
 
 if TYPE_CHECKING:
     from ..models.model import SeqJEPA
@@ -42,7 +42,7 @@ def push_to_hub(
 
         api = HfApi(endpoint=default_endpoint(), library_name="seqjepa")
     with tempfile.TemporaryDirectory(prefix="seqjepa-push-") as tmp:
-        save_pretrained(model, tmp, include_target_encoder=include_target_encoder, metadata=dict(metadata or {}))
+        model.save_pretrained(tmp, include_target_encoder=include_target_encoder, metadata=dict(metadata or {}))
         api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True, token=token)
         return api.upload_folder(
             repo_id=repo_id, folder_path=tmp, repo_type="model", revision=revision,

@@ -8,22 +8,23 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import torch
 
 from ..errors import IntegrityError, WeightsNotAvailableError
 from . import _cache as hc
-from .official import read_official_checkpoint
+from ._convert_official import ConversionReport, convert_to_directory, read_official_checkpoint
 from .registry import HUB_PREFIX, ModelCard, get_pretrained_cfg
-from .resolve import Resolution, resolve
-from .serialization import CONFIG_NAME, WEIGHTS_NAME, finalize, load_directory, load_weights_bytes, model_from_state_dict
-from .verify import verify_weights_file
+from ._resolve import Resolution, resolve
+from ._serialization import CONFIG_NAME, WEIGHTS_NAME, finalize, load_directory, load_weights_bytes, model_from_state_dict
+from ._verify import verify_weights_file
 
 if TYPE_CHECKING:
     from ..models.model import SeqJEPA
 
-__all__ = ["load_model", "load_resolution", "load_official_file", "is_local_path", "check_name_text", "check_load_options"]
+__all__ = ["load_model", "load_resolution", "load_official_file", "convert_official_file", "is_local_path",
+           "check_name_text", "check_load_options"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 OFFICIAL_SUFFIXES = (".pth", ".pt", ".tar")
@@ -95,7 +96,7 @@ def load_model(
 def load_resolution(
     res: Resolution, card: Optional[ModelCard], *, model_class: type, device, dtype
 ) -> "SeqJEPA":
-    """Build the model a :class:`~seqjepa.zoo.resolve.Resolution` points to, hashing what it deserializes."""
+    """Build the model a :class:`~seqjepa.zoo._resolve.Resolution` points to, hashing what it deserializes."""
     if card is None:  # hf-hub:org/repo in our layout
         weights = res.files[WEIGHTS_NAME]
         # an unverified weights file (hand-copied cache) is checked against the sha256 in its config.json
@@ -121,6 +122,23 @@ def load_official_file(path: PathLike, *, model_class: type, device, dtype, over
     model = model_from_state_dict(config, state, source=os.fspath(path), model_class=model_class)
     model.conversion_report = report
     return finalize(model, device=device, dtype=dtype)
+
+
+def convert_official_file(checkpoint: PathLike, out_dir: PathLike, *, model_class: type, overrides=None,
+                          include_target_encoder: bool = True) -> ConversionReport:
+    """An official ``.pth`` written to ``out_dir`` in our layout, its README naming the source and its sha256."""
+    def metadata(report: ConversionReport) -> dict[str, Any]:
+        return {
+            "name": f"seq-JEPA converted from {report.source}",
+            "source": report.source,
+            "source_sha256": report.source_sha256,
+            "converted_from": "official seq-JEPA checkpoint (hafezgh/seq-jepa)",
+            "assumed": report.assumed,
+        }
+
+    report, _ = convert_to_directory(checkpoint, out_dir, model_class=model_class, metadata=metadata, overrides=overrides,
+                                     include_target_encoder=include_target_encoder)
+    return report
 
 
 def _load_local(path: Path, *, model_class: type, device, dtype) -> "SeqJEPA":
