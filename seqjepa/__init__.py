@@ -11,9 +11,7 @@ verified weights -> models), :mod:`seqjepa.data`, :mod:`seqjepa.train`, :mod:`se
 """
 
 import logging as _logging
-from typing import Any as _Any
 
-from . import _moved
 from .errors import (
     CheckpointMismatchError,
     ConfigError,
@@ -33,7 +31,6 @@ from .zoo.registry import ModelCard, get_pretrained_cfg, list_models, list_pretr
 
 # a library adds no handler of its own: the application (or ``seqjepa``'s CLI) decides where messages go
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())
-_moved.install()
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -63,10 +60,3 @@ __all__ = [
     "CheckpointMismatchError",
     "__version__",
 ]
-
-
-def __getattr__(name: str) -> _Any:
-    module = _moved.old_module(name)
-    if module is None:
-        raise AttributeError(f"module 'seqjepa' has no attribute {name!r}")
-    return module
