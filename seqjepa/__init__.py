@@ -7,6 +7,7 @@
 
 Layout: :mod:`seqjepa.models` (the network and what it needs), :mod:`seqjepa.zoo` (names ->
 verified weights -> models), :mod:`seqjepa.data`, :mod:`seqjepa.train`, :mod:`seqjepa.eval`,
+:mod:`seqjepa.features` (files -> feature shards: :func:`seqjepa.extract`, :func:`seqjepa.read_features`),
 :mod:`seqjepa.demo` and :mod:`seqjepa.cli`.
 """
 
@@ -24,7 +25,7 @@ from .errors import (
 from .models.actions import get_action_space, list_action_spaces
 from .models.config import SeqJEPAConfig
 from .models.model import SeqJEPA, SeqJEPAOutput, SeqJEPATrainOutput
-from .extract import extract, read_features
+from .features import extract, read_features
 from .version import __version__
 from .zoo.factory import DEFAULT_MODEL, convert_official, create_model, download, load, load_official
 from .zoo.registry import ModelCard, get_pretrained_cfg, list_models, list_pretrained

@@ -30,7 +30,7 @@ from .sources import DatasetSource, ManifestSource, Source, _BadView, bad_input_
 
 __all__ = ["extract", "ExtractResult", "PRECISIONS", "DECODES", "DEFAULT_SHARD_SIZE"]
 
-logger = logging.getLogger("seqjepa.extract")
+logger = logging.getLogger("seqjepa.features")
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DECODES = ("exact", "draft")
@@ -411,7 +411,7 @@ def extract(
             or a :class:`~seqjepa.SeqJEPA` (put in eval mode; its convolution weights are stored
             channels-last, same values, unless ``channels_last=False``).
         source: an image folder (recursive; one image per row; top-level class folders give labels),
-            a JSON Lines manifest of sequences (see :class:`seqjepa.extract.sources.ManifestSource`),
+            a JSON Lines manifest of sequences (see :class:`seqjepa.features.sources.ManifestSource`),
             a 3DIEBench-layout root, or with ``dataset`` the root of a named dataset.
         out: the output directory: new, empty, or one this same extraction started (it is continued;
             finished shards are skipped). One made with another model, preprocessing, precision,
