@@ -8,13 +8,12 @@
 Layout: :mod:`seqjepa.models` (the network and what it needs), :mod:`seqjepa.zoo` (names ->
 verified weights -> models), :mod:`seqjepa.data`, :mod:`seqjepa.train` (pretraining and
 fine-tuning), :mod:`seqjepa.probes` (online and offline probes), :mod:`seqjepa.eval`,
+:mod:`seqjepa.features` (files -> feature shards: :func:`seqjepa.extract`, :func:`seqjepa.read_features`),
 :mod:`seqjepa.demo` and :mod:`seqjepa.cli`.
 """
 
 import logging as _logging
-from typing import Any as _Any
 
-from . import _moved
 from .errors import (
     CheckpointMismatchError,
     ConfigError,
@@ -27,14 +26,13 @@ from .errors import (
 from .models.actions import get_action_space, list_action_spaces
 from .models.config import SeqJEPAConfig
 from .models.model import SeqJEPA, SeqJEPAOutput, SeqJEPATrainOutput
-from .extract import extract, read_features
+from .features import extract, read_features
 from .version import __version__
 from .zoo.factory import DEFAULT_MODEL, convert_official, create_model, download, load, load_official
 from .zoo.registry import ModelCard, get_pretrained_cfg, list_models, list_pretrained
 
 # a library adds no handler of its own: the application (or ``seqjepa``'s CLI) decides where messages go
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())
-_moved.install()
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -64,10 +62,3 @@ __all__ = [
     "CheckpointMismatchError",
     "__version__",
 ]
-
-
-def __getattr__(name: str) -> _Any:
-    module = _moved.old_module(name)
-    if module is None:
-        raise AttributeError(f"module 'seqjepa' has no attribute {name!r}")
-    return module

@@ -6,8 +6,8 @@ import argparse
 import logging
 import sys
 
-from ..extract.runner import DECODES, DEFAULT_SHARD_SIZE, PRECISIONS
-from ..extract.sources import DATASETS
+from ..features.runner import DECODES, DEFAULT_SHARD_SIZE, PRECISIONS
+from ..features.sources import DATASETS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "extract",
         help="run a model over an image folder, a sequence manifest or a dataset into feature shards (resumable)",
         description="Extract z (and z_AGG) into DIR/shard-*.safetensors + meta.json; rerun the same command to "
-        "resume. Under torchrun (torchrun --nproc-per-node N -m seqjepa.extract ...) ranks share the shards.",
+        "resume. Under torchrun (torchrun --nproc-per-node N -m seqjepa extract ...) ranks share the shards.",
     )
     p.add_argument("model", metavar="MODEL", help="registry name, hf-hub:org/repo[@rev], model directory or official .pth")
     p.add_argument("source", metavar="SOURCE",
@@ -48,9 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..extract.runner import extract
+    from ..features.runner import extract
 
-    logger = logging.getLogger("seqjepa.extract")
+    logger = logging.getLogger("seqjepa.features")
     level = logger.level
     if args.quiet:
         logger.setLevel(logging.ERROR)

@@ -1,6 +1,6 @@
 """The paper's evaluation protocols on a frozen seq-JEPA, run on cached features.
 
-Each protocol extracts features once per split (see :mod:`seqjepa.eval.features`), then trains
+Each protocol extracts features once per split (see :mod:`seqjepa.eval.probe_features`), then trains
 small probes on them (see :mod:`seqjepa.probes.offline`):
 
 * linear top-1 on z_AGG for every inference length M_val = 1..M (one classifier per M_val, z_AGG
@@ -34,7 +34,7 @@ from typing import Any, Callable, Optional
 import torch
 
 from ..models.actions import canonical_quaternion, compose_rotations, euler_xyz_to_quaternion
-from .features import FeatureCache, FeatureSet, extract_features, model_fingerprint
+from .probe_features import FeatureCache, FeatureSet, compute_probe_features, model_fingerprint
 from ..probes.offline import ProbeSettings, bootstrap_std, make_head, predict, r2_score, r2_sie, top1_accuracy, train_probe
 from .provenance import describe_data
 from .reference import reference_for
@@ -265,9 +265,9 @@ class ProtocolRun:
             if hasattr(ds, "set_epoch"):
                 ds.set_epoch(epoch)
             start = time.perf_counter()
-            fs = extract_features(self.model, ds, batch_size=options.batch_size, device=options.device,
-                                  precision=options.precision, num_workers=options.num_workers,
-                                  conditions=self.conditions, max_samples=limit, seed=options.seed)
+            fs = compute_probe_features(self.model, ds, batch_size=options.batch_size, device=options.device,
+                                        precision=options.precision, num_workers=options.num_workers,
+                                        conditions=self.conditions, max_samples=limit, seed=options.seed)
             self.timing["extract_s"] += time.perf_counter() - start
             fs.meta["num_classes"] = getattr(ds, "num_classes", None)
             return fs

@@ -19,8 +19,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "seqjepa"
-#: the deprecated-path finder resolves old names dynamically and is imported by the root only
-SKIP = {"seqjepa._moved"}
 
 
 def module_name(path: Path) -> str:
@@ -69,13 +67,13 @@ def imported_names(name: str, path: Path) -> Iterator[tuple[str, Optional[str]]]
 
 def import_graph() -> dict[str, set[str]]:
     modules = all_modules()
-    graph: dict[str, set[str]] = {m: set() for m in modules if m not in SKIP}
+    graph: dict[str, set[str]] = {m: set() for m in modules}
     for name in graph:
         own_package = name if modules[name].name == "__init__.py" else name.rpartition(".")[0]
         for target, attr in imported_names(name, modules[name]):
             candidates = [target] + ([f"{target}.{attr}"] if attr else [])
             for cand in candidates:
-                if cand not in modules or cand in SKIP:
+                if cand not in modules:
                     continue
                 if own_package == cand or own_package.startswith(cand + "."):
                     continue  # `from . import sibling`: the importer's own package is already being loaded

@@ -1,48 +1,15 @@
-"""The front door's contract after the 0.1 layout: old module paths still work (with a warning),
-every deliberate error is a SeqJEPAError, cards are typed, return types are declared."""
+"""The front door's contract: every deliberate error is a SeqJEPAError, cards are typed, return types are declared."""
 
 from __future__ import annotations
 
 import importlib
 import inspect
-import subprocess
-import sys
 import typing
 
 import pytest
 
 import seqjepa
 from seqjepa import errors
-from seqjepa._moved import MOVED
-
-
-@pytest.mark.slow
-def test_every_old_module_path_imports_with_a_deprecation_warning():
-    # a fresh interpreter: each old path warns once, when it is first imported
-    code = (
-        "import warnings, importlib, sys\n"
-        f"for old in {sorted(MOVED)!r}:\n"
-        "    with warnings.catch_warnings(record=True) as w:\n"
-        "        warnings.simplefilter('always')\n"
-        "        importlib.import_module(old)\n"
-        "    assert any(issubclass(x.category, DeprecationWarning) and old in str(x.message) for x in w), old\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-
-
-def test_old_names_resolve_to_the_objects_in_their_new_homes():
-    with pytest.warns(DeprecationWarning):
-        io = importlib.import_module("seqjepa.io")
-        hub = importlib.import_module("seqjepa.hub")
-        convert = importlib.import_module("seqjepa.convert")
-    from seqjepa.zoo import _convert_official as official, _model_card as model_card, _serialization as serialization, factory
-
-    assert io.write_model_directory is serialization.write_model_directory and io.render_model_card is model_card.render_model_card
-    assert hub.load_named is factory.load and hub.download is factory.download
-    assert convert.load_official is factory.load_official and convert.PROBE_PREFIXES is official.PROBE_PREFIXES
-    with pytest.raises(AttributeError, match="moved to"):
-        hub.no_such_name  # noqa: B018
 
 
 def test_every_exception_class_lives_in_errors_under_seqjepa_error():

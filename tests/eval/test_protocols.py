@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from seqjepa import SeqJEPA
-from seqjepa.eval import PROTOCOLS, EvalOptions, FeatureCache, ProbeSettings, extract_features, run_protocol, write_report
+from seqjepa.eval import PROTOCOLS, EvalOptions, FeatureCache, ProbeSettings, compute_probe_features, run_protocol, write_report
 from tests.conftest import small_config
 from tests.eval.conftest import ACTION_DIM, ContractToy3DIE, contract_factory
 
@@ -54,7 +54,7 @@ def test_every_protocol_runs_end_to_end(name, tmp_path):
 
 def test_prefix_zagg_equals_model_on_the_first_views(model):
     ds = ContractToy3DIE(n=5, num_views=3, size=16)
-    fs = extract_features(model, ds, batch_size=2, precision="fp32", conditions=("noaction", "novision"))
+    fs = compute_probe_features(model, ds, batch_size=2, precision="fp32", conditions=("noaction", "novision"))
     item = [ds[i] for i in range(5)]
     views = torch.stack([torch.cat([it["views"], it["target"][None]]) for it in item])
     acts = torch.stack([it["actions"] for it in item])
@@ -73,7 +73,7 @@ def test_prefix_zagg_equals_model_on_the_first_views(model):
 def test_extraction_leaves_batchnorm_statistics_alone(model):
     model.train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    extract_features(model, ContractToy3DIE(n=4, num_views=2), batch_size=4)
+    compute_probe_features(model, ContractToy3DIE(n=4, num_views=2), batch_size=4)
     assert not model.training
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
@@ -92,7 +92,7 @@ def test_cache_hit_gives_identical_results(model, tmp_path):
 
 def test_cache_rejects_a_file_under_the_wrong_key(tmp_path, model):
     cache = FeatureCache(tmp_path)
-    fs = extract_features(model, ContractToy3DIE(n=2, num_views=1), batch_size=2)
+    fs = compute_probe_features(model, ContractToy3DIE(n=2, num_views=1), batch_size=2)
     cache.save("a" * 32, fs)
     cache.path("a" * 32).rename(cache.path("b" * 32))
     with pytest.raises(ValueError, match="key"):

@@ -30,7 +30,7 @@ from .sources import DatasetSource, ManifestSource, Source, _BadView, bad_input_
 
 __all__ = ["extract", "ExtractResult", "PRECISIONS", "DECODES", "DEFAULT_SHARD_SIZE"]
 
-logger = logging.getLogger("seqjepa.extract")
+logger = logging.getLogger("seqjepa.features")
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DECODES = ("exact", "draft")
@@ -89,6 +89,42 @@ def _check_flag(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{name}: expected True or False, got {value!r}")
     return value
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The options of :func:`extract`, checked."""
+
+    out: Path
+    invariant: bool
+    strict: bool
+    channels_last: bool
+    progress: Optional[bool]
+    shard_size: int
+    batch_size: Optional[int]
+    num_workers: Optional[int]
+    precision: str
+    decode: str
+
+
+def _check_arguments(out: Any, *, invariant: Any, strict: Any, channels_last: Any, progress: Any, shard_size: Any,
+                     batch_size: Any, num_workers: Any, precision: Any, decode: Any) -> _Options:
+    """ValueError naming the first argument of :func:`extract` that is not what it should be."""
+    invariant = _check_flag("invariant", invariant)
+    strict = _check_flag("strict", strict)
+    channels_last = _check_flag("channels_last", channels_last)
+    if progress is not None:
+        _check_flag("progress", progress)
+    shard_size = _check_int("shard_size", shard_size, 1)
+    batch_size = _check_int("batch_size", batch_size, 1, allow_none=True)
+    num_workers = _check_int("num_workers", num_workers, 0, allow_none=True)
+    precision = _check_choice("precision", precision, PRECISIONS)
+    decode = _check_choice("decode", decode, DECODES)
+    if not isinstance(out, (str, os.PathLike)):
+        raise ValueError(f"out: expected a directory path, got {type(out).__name__}")
+    return _Options(out=Path(os.path.expanduser(os.fspath(out))), invariant=invariant, strict=strict,
+                    channels_last=channels_last, progress=progress, shard_size=shard_size, batch_size=batch_size,
+                    num_workers=num_workers, precision=precision, decode=decode)
 
 
 # --------------------------------------------------------------------------- model identity
@@ -411,7 +447,7 @@ def extract(
             or a :class:`~seqjepa.SeqJEPA` (put in eval mode; its convolution weights are stored
             channels-last, same values, unless ``channels_last=False``).
         source: an image folder (recursive; one image per row; top-level class folders give labels),
-            a JSON Lines manifest of sequences (see :class:`seqjepa.extract.sources.ManifestSource`),
+            a JSON Lines manifest of sequences (see :class:`seqjepa.features.sources.ManifestSource`),
             a 3DIEBench-layout root, or with ``dataset`` the root of a named dataset.
         out: the output directory: new, empty, or one this same extraction started (it is continued;
             finished shards are skipped). One made with another model, preprocessing, precision,
@@ -448,172 +484,223 @@ def extract(
         ValueError: a bad argument (named), a malformed manifest line, or an ``out`` made otherwise.
         IntegrityError: with ``strict``, the first unreadable image.
     """
-    from ..models.model import SeqJEPA
-    from ..zoo.factory import load
-
-    invariant = _check_flag("invariant", invariant)
-    strict = _check_flag("strict", strict)
-    channels_last = _check_flag("channels_last", channels_last)
-    if progress is not None:
-        _check_flag("progress", progress)
-    shard_size = _check_int("shard_size", shard_size, 1)
-    batch_size = _check_int("batch_size", batch_size, 1, allow_none=True)
-    num_workers = _check_int("num_workers", num_workers, 0, allow_none=True)
-    precision = _check_choice("precision", precision, PRECISIONS)
-    decode = _check_choice("decode", decode, DECODES)
-    if not isinstance(out, (str, os.PathLike)):
-        raise ValueError(f"out: expected a directory path, got {type(out).__name__}")
-    out = Path(os.path.expanduser(os.fspath(out)))
-
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    dev, dist_env = _resolve_device(device, world)
-    rank = dist_env.rank if dist_env is not None else 0
-    started_group = dist_env is not None
-
+    opts = _check_arguments(out, invariant=invariant, strict=strict, channels_last=channels_last, progress=progress,
+                            shard_size=shard_size, batch_size=batch_size, num_workers=num_workers,
+                            precision=precision, decode=decode)
+    dev, rank, world, started_group = _start_processes(device)
     try:
-        if isinstance(model, SeqJEPA):
-            net, spec = model, None
-        elif isinstance(model, (str, os.PathLike)):
-            spec = os.fspath(model)
-            net = load(spec, revision=revision, device="cpu")
-        else:
-            raise ValueError(f"model: expected a model name, a path or a seqjepa.SeqJEPA, got {type(model).__name__}")
-        param = next(net.parameters())
-        if param.dtype != torch.float32:
-            raise ValueError(f"model: expected float32 parameters (use precision='bf16' for reduced precision), "
-                             f"got {str(param.dtype).replace('torch.', '')}")
-        cfg = net.config
+        net, spec = _open_model(model, revision)
         state_sha = _state_sha256(net)
-        precision, amp_dtype = _resolve_precision(precision, dev)
-        src = open_source(source, config=cfg, draft=decode == "draft", dataset=dataset, split=split,
+        precision, amp_dtype = _resolve_precision(opts.precision, dev)
+        src = open_source(source, config=net.config, draft=opts.decode == "draft", dataset=dataset, split=split,
                           num_views=num_views, seed=seed)
-        is_images = not isinstance(src, (ManifestSource, DatasetSource))
-        want_agg = invariant or not is_images
-        if batch_size is None:
-            batch_size = 256 if dev.type == "cuda" else 64
+        want_agg = opts.invariant or isinstance(src, (ManifestSource, DatasetSource))
         n = len(src)
-        num_shards = math.ceil(n / shard_size)
-
-        preprocessing = {"image_size": cfg.image_size, "interpolation": cfg.interpolation, "mean": list(cfg.mean),
-                         "std": list(cfg.std), "decode": "dataset" if isinstance(src, DatasetSource) else decode}
-        outputs = {"z": cfg.encoder_dim, "z_agg": cfg.token_dim if want_agg else None,
-                   "layout": "images" if is_images else ("sequences" if isinstance(src, ManifestSource) else "dataset")}
-        identity = {"model": {"state_sha256": state_sha}, "preprocessing": preprocessing, "precision": precision,
-                    "source": src.identity(), "shard_size": shard_size, "outputs": outputs}
-        fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
-        meta = {
-            "format": sh.FORMAT, "format_version": sh.FORMAT_VERSION, "fingerprint": fingerprint, "identity": identity,
-            "model": {**_model_record(spec, revision), "state_sha256": state_sha, "config": cfg.to_dict()},
-            "preprocessing": preprocessing, "precision": precision, "source": src.describe(), "outputs": outputs,
-            "shard_size": shard_size, "num_shards": num_shards, "rows": n, "key_name": src.key_name,
-            "classes": getattr(src, "classes", None),
-            "versions": {"seqjepa": __version__, "torch": torch.__version__, "python": platform.python_version()},
-            "status": "incomplete",
-        }
+        num_shards = math.ceil(n / opts.shard_size)
+        fingerprint, meta = _metadata(net, spec, revision, state_sha, src, opts, precision, want_agg, num_shards)
         # every rank checks the directory (and refuses the same mismatch); rank 0 alone creates it
-        meta = sh.prepare_dir(out, meta, write=rank == 0)
+        meta = sh.prepare_dir(opts.out, meta, write=rank == 0)
         if started_group:
             torch.distributed.barrier()
-
-        mine = {k for k in range(num_shards) if k % world == rank}
-        removed = sh.remove_stale_temporaries(out, mine)
-        if removed:
-            logger.info("removed %d temporary file(s) a stopped run left: %s", len(removed), ", ".join(removed))
-        done = sh.finished_shards(out, fingerprint, mine)
-        todo = sorted(mine - done)
-        if done:
-            logger.info("%d of this process's %d shard(s) are already done", len(done), len(mine))
-
-        was_training = net.training
-        net.eval()
-        net.to(dev)
-        if channels_last:
-            net.to(memory_format=torch.channels_last)
-        runner = _Model(net, dev, amp_dtype, channels_last, invariant, cfg)
-        empty: dict[str, tuple[int, ...]] = {"z": (cfg.encoder_dim,)}  # trailing shape of each float column
-        if isinstance(src, DatasetSource):
-            empty = {"z": (src.m, cfg.encoder_dim), "latents": (src.m, src.dataset.action_space.latent_dim)}
-        if want_agg:
-            empty["z_agg"] = (cfg.token_dim,)
-        batches = _plan_batches(src, todo, shard_size, batch_size)
-        workers = min(_default_workers(dev) if num_workers is None else num_workers, len(batches))
-        if workers == 0:
-            loader = _threaded_batches(_Batches(src, batches), max(1, min(torch.get_num_threads(), _cores())))
-        else:
-            loader = torch.utils.data.DataLoader(
-                _Batches(src, batches), batch_size=None, shuffle=False, num_workers=workers,
-                collate_fn=_identity_collate, pin_memory=dev.type == "cuda", prefetch_factor=4,
-            )
-        buffers = {}
-        for k in todo:
-            start, stop = k * shard_size, min((k + 1) * shard_size, n)
-            buffers[k] = _ShardBuffer(k, start, stop, sum(1 for b in batches if b[0] == k))
-        total_images = sum(src.num_views(r) for k in todo for r in range(k * shard_size, min((k + 1) * shard_size, n)))
-        show = progress if progress is not None else bool(getattr(sys.stderr, "isatty", lambda: False)())
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total_images, unit="img", desc=f"extract{f' rank {rank}' if world > 1 else ''}",
-                   disable=not show or total_images == 0, dynamic_ncols=True, smoothing=0.1)
-        logged = 0
-        images = 0
-        t0 = time.perf_counter()
-        try:
-            for batch in loader:
-                buf = buffers[batch["shard"]]
-                for record in batch["errors"]:
-                    if strict:
-                        raise IntegrityError(
-                            f"row {record['row']} ({record.get('path') or record.get(src.key_name)}) cannot be read "
-                            f"(--strict): {record['reason']}")
-                    if logged < _MAX_LOGGED_ERRORS:
-                        logger.warning("skipped row %d (%s): %s", record["row"],
-                                       record.get("path") or record.get(src.key_name), record["reason"])
-                        logged += 1
-                        if logged == _MAX_LOGGED_ERRORS:
-                            logger.warning("further unreadable rows are only recorded in errors.jsonl")
-                buf.errors += batch["errors"]
-                if len(batch["rows"]):
-                    outputs = runner(batch)
-                    if isinstance(src, DatasetSource):
-                        outputs["latents"] = batch["latents"].float()
-                    buf.add(batch["rows"], outputs)
-                images += batch["images"]
-                bar.update(batch["images"])
-                buf.remaining -= 1
-                if buf.remaining == 0:
-                    _write(out, buf, src, fingerprint, empty)
-                    del buffers[buf.k]
-        finally:
-            bar.close()
-            net.train(was_training)
-            if hasattr(loader, "close"):
-                loader.close()  # the decoding threads finish their rows and stop
-        seconds = time.perf_counter() - t0
-        if buffers:  # pragma: no cover - every planned batch arrives
-            raise RuntimeError(f"shards {sorted(buffers)} did not receive all their batches")
-
-        if started_group:
-            torch.distributed.barrier()
-        final: Optional[dict[str, Any]] = None
-        if rank == 0:
-            final = sh.finalize(out, meta, n)
-        if started_group:
-            box = [final]
-            torch.distributed.broadcast_object_list(box, src=0)
-            final = box[0]
-        assert final is not None
-        if strict and final["rows_failed"]:
-            raise IntegrityError(
-                f"out: {final['rows_failed']} row(s) of an earlier run could not be read (--strict); see "
-                f"{out / sh.ERRORS_NAME}")
+        todo, done = _claim_shards(opts.out, fingerprint, num_shards, rank, world)
+        images, seconds = _extract_shards(
+            net, src, todo, fingerprint, opts=opts, device=dev, amp_dtype=amp_dtype, want_agg=want_agg,
+            rank=rank, world=world)
+        final = _finalize(opts.out, meta, n, rank=rank, started_group=started_group, strict=opts.strict)
         return ExtractResult(
-            out=out, rows=n, rows_extracted=int(final["rows_extracted"]), rows_failed=int(final["rows_failed"]),
+            out=opts.out, rows=n, rows_extracted=int(final["rows_extracted"]), rows_failed=int(final["rows_failed"]),
             num_shards=num_shards, shards_written=len(todo), shards_skipped=len(done), images=images,
             seconds=seconds, rank=rank, world_size=world,
         )
     finally:
         if started_group and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
+
+
+# --------------------------------------------------------------------------- the phases of extract
+def _start_processes(device: Any) -> tuple[torch.device, int, int, bool]:
+    """(device, rank, world size, whether a process group was started): under torchrun (``WORLD_SIZE`` > 1)
+    this joins the group; alone, it only resolves the device."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    dev, dist_env = _resolve_device(device, world)
+    rank = dist_env.rank if dist_env is not None else 0
+    return dev, rank, world, dist_env is not None
+
+
+def _open_model(model: Any, revision: Optional[str]) -> tuple[Any, Optional[str]]:
+    """The SeqJEPA to run and the name or path it was given by (None for one passed in memory)."""
+    from ..models.model import SeqJEPA
+    from ..zoo.factory import load
+
+    if isinstance(model, SeqJEPA):
+        net, spec = model, None
+    elif isinstance(model, (str, os.PathLike)):
+        spec = os.fspath(model)
+        net = load(spec, revision=revision, device="cpu")
+    else:
+        raise ValueError(f"model: expected a model name, a path or a seqjepa.SeqJEPA, got {type(model).__name__}")
+    param = next(net.parameters())
+    if param.dtype != torch.float32:
+        raise ValueError(f"model: expected float32 parameters (use precision='bf16' for reduced precision), "
+                         f"got {str(param.dtype).replace('torch.', '')}")
+    return net, spec
+
+
+def _metadata(net: Any, spec: Optional[str], revision: Optional[str], state_sha: str, src: Source,
+              opts: _Options, precision: str, want_agg: bool, num_shards: int) -> tuple[str, dict[str, Any]]:
+    """The extraction's fingerprint (sha256 of what must match for a rerun to continue it) and its meta.json."""
+    cfg = net.config
+    is_images = not isinstance(src, (ManifestSource, DatasetSource))
+    preprocessing = {"image_size": cfg.image_size, "interpolation": cfg.interpolation, "mean": list(cfg.mean),
+                     "std": list(cfg.std), "decode": "dataset" if isinstance(src, DatasetSource) else opts.decode}
+    outputs = {"z": cfg.encoder_dim, "z_agg": cfg.token_dim if want_agg else None,
+               "layout": "images" if is_images else ("sequences" if isinstance(src, ManifestSource) else "dataset")}
+    identity = {"model": {"state_sha256": state_sha}, "preprocessing": preprocessing, "precision": precision,
+                "source": src.identity(), "shard_size": opts.shard_size, "outputs": outputs}
+    fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    meta = {
+        "format": sh.FORMAT, "format_version": sh.FORMAT_VERSION, "fingerprint": fingerprint, "identity": identity,
+        "model": {**_model_record(spec, revision), "state_sha256": state_sha, "config": cfg.to_dict()},
+        "preprocessing": preprocessing, "precision": precision, "source": src.describe(), "outputs": outputs,
+        "shard_size": opts.shard_size, "num_shards": num_shards, "rows": len(src), "key_name": src.key_name,
+        "classes": getattr(src, "classes", None),
+        "versions": {"seqjepa": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        "status": "incomplete",
+    }
+    return fingerprint, meta
+
+
+def _claim_shards(out: Path, fingerprint: str, num_shards: int, rank: int, world: int) -> tuple[list[int], set[int]]:
+    """(shards this process still has to write, in order; its shards already done). Shard k is rank k mod world's;
+    the temporary files a stopped run left of them are removed."""
+    mine = {k for k in range(num_shards) if k % world == rank}
+    removed = sh.remove_stale_temporaries(out, mine)
+    if removed:
+        logger.info("removed %d temporary file(s) a stopped run left: %s", len(removed), ", ".join(removed))
+    done = sh.finished_shards(out, fingerprint, mine)
+    if done:
+        logger.info("%d of this process's %d shard(s) are already done", len(done), len(mine))
+    return sorted(mine - done), done
+
+
+def _make_loader(source: Source, batches: list[tuple[int, list[int]]], device: torch.device,
+                 num_workers: Optional[int]):
+    """The decoded batches in order: DataLoader worker processes, or (no workers) low-priority threads of this
+    process decoding one batch ahead."""
+    workers = min(_default_workers(device) if num_workers is None else num_workers, len(batches))
+    if workers == 0:
+        return _threaded_batches(_Batches(source, batches), max(1, min(torch.get_num_threads(), _cores())))
+    return torch.utils.data.DataLoader(
+        _Batches(source, batches), batch_size=None, shuffle=False, num_workers=workers,
+        collate_fn=_identity_collate, pin_memory=device.type == "cuda", prefetch_factor=4,
+    )
+
+
+def _empty_columns(source: Source, config: Any, want_agg: bool) -> dict[str, tuple[int, ...]]:
+    """The trailing shape of each float column (what a shard whose every row failed still holds)."""
+    empty: dict[str, tuple[int, ...]] = {"z": (config.encoder_dim,)}
+    if isinstance(source, DatasetSource):
+        empty = {"z": (source.m, config.encoder_dim), "latents": (source.m, source.dataset.action_space.latent_dim)}
+    if want_agg:
+        empty["z_agg"] = (config.token_dim,)
+    return empty
+
+
+def _extract_shards(net: Any, src: Source, todo: list[int], fingerprint: str, *, opts: _Options,
+                    device: torch.device, amp_dtype: Optional[torch.dtype], want_agg: bool, rank: int,
+                    world: int) -> tuple[int, float]:
+    """Run the model over the shards ``todo``, writing each one as its last batch arrives; (images, seconds).
+    The model is put in eval mode on ``device`` for the run, and back in its mode after."""
+    cfg = net.config
+    n, shard_size = len(src), opts.shard_size
+    batch_size = opts.batch_size if opts.batch_size is not None else (256 if device.type == "cuda" else 64)
+    was_training = net.training
+    net.eval()
+    net.to(device)
+    if opts.channels_last:
+        net.to(memory_format=torch.channels_last)
+    runner = _Model(net, device, amp_dtype, opts.channels_last, opts.invariant, cfg)
+    empty = _empty_columns(src, cfg, want_agg)
+    batches = _plan_batches(src, todo, shard_size, batch_size)
+    loader = _make_loader(src, batches, device, opts.num_workers)
+    buffers = {}
+    for k in todo:
+        start, stop = k * shard_size, min((k + 1) * shard_size, n)
+        buffers[k] = _ShardBuffer(k, start, stop, sum(1 for b in batches if b[0] == k))
+    total_images = sum(src.num_views(r) for k in todo for r in range(k * shard_size, min((k + 1) * shard_size, n)))
+    show = opts.progress if opts.progress is not None else bool(getattr(sys.stderr, "isatty", lambda: False)())
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total_images, unit="img", desc=f"extract{f' rank {rank}' if world > 1 else ''}",
+               disable=not show or total_images == 0, dynamic_ncols=True, smoothing=0.1)
+    t0 = time.perf_counter()
+    try:
+        images = _run_batches(loader, buffers, runner, src, opts.out, fingerprint, empty, strict=opts.strict,
+                              bar=bar)
+    finally:
+        bar.close()
+        net.train(was_training)
+        if hasattr(loader, "close"):
+            loader.close()  # the decoding threads finish their rows and stop
+    seconds = time.perf_counter() - t0
+    if buffers:  # pragma: no cover - every planned batch arrives
+        raise RuntimeError(f"shards {sorted(buffers)} did not receive all their batches")
+    return images, seconds
+
+
+def _run_batches(loader, buffers: dict[int, _ShardBuffer], runner: _Model, src: Source, out: Path,
+                 fingerprint: str, empty: dict[str, tuple[int, ...]], *, strict: bool, bar) -> int:
+    """The loop: each decoded batch through the model into its shard's buffer, a shard written (and its buffer
+    dropped) when its last batch is in. Returns the number of images read."""
+    logged = 0
+    images = 0
+    for batch in loader:
+        buf = buffers[batch["shard"]]
+        for record in batch["errors"]:
+            if strict:
+                raise IntegrityError(
+                    f"row {record['row']} ({record.get('path') or record.get(src.key_name)}) cannot be read "
+                    f"(--strict): {record['reason']}")
+            if logged < _MAX_LOGGED_ERRORS:
+                logger.warning("skipped row %d (%s): %s", record["row"],
+                               record.get("path") or record.get(src.key_name), record["reason"])
+                logged += 1
+                if logged == _MAX_LOGGED_ERRORS:
+                    logger.warning("further unreadable rows are only recorded in errors.jsonl")
+        buf.errors += batch["errors"]
+        if len(batch["rows"]):
+            outputs = runner(batch)
+            if isinstance(src, DatasetSource):
+                outputs["latents"] = batch["latents"].float()
+            buf.add(batch["rows"], outputs)
+        images += batch["images"]
+        bar.update(batch["images"])
+        buf.remaining -= 1
+        if buf.remaining == 0:
+            _write(out, buf, src, fingerprint, empty)
+            del buffers[buf.k]
+    return images
+
+
+def _finalize(out: Path, meta: dict[str, Any], rows: int, *, rank: int, started_group: bool,
+              strict: bool) -> dict[str, Any]:
+    """Once every rank is done: rank 0 completes meta.json and errors.jsonl, and every rank gets its record.
+    With ``strict``, rows an earlier run could not read are an error."""
+    if started_group:
+        torch.distributed.barrier()
+    final: Optional[dict[str, Any]] = None
+    if rank == 0:
+        final = sh.finalize(out, meta, rows)
+    if started_group:
+        box = [final]
+        torch.distributed.broadcast_object_list(box, src=0)
+        final = box[0]
+    assert final is not None
+    if strict and final["rows_failed"]:
+        raise IntegrityError(
+            f"out: {final['rows_failed']} row(s) of an earlier run could not be read (--strict); see "
+            f"{out / sh.ERRORS_NAME}")
+    return final
 
 
 def _write(out: Path, buf: _ShardBuffer, src: Source, fingerprint: str, empty: dict[str, tuple[int, ...]]) -> None:

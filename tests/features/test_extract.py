@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 import seqjepa
-from seqjepa.extract import shards as shards_module
+from seqjepa.features import shards as shards_module
 
 from .conftest import save_model, transform_batch, write_images, write_manifest
 
@@ -245,9 +245,11 @@ def test_bad_model_and_source(model_dir, tmp_path):
         seqjepa.extract(model_dir, tmp_path / "empty", tmp_path / "o", device="cpu")
 
 
-def test_the_function_seqjepa_extract_still_reaches_the_package_contents():
-    import seqjepa.extract.runner as runner  # seqjepa.extract is the function; its attributes are the package's
+def test_seqjepa_extract_is_the_function_and_seqjepa_features_the_package():
+    import seqjepa.features.runner as runner
 
     assert callable(seqjepa.extract) and seqjepa.extract is runner.extract
-    assert seqjepa.extract.shards is shards_module and shards_module.META_NAME == "meta.json"
-    assert seqjepa.extract.iter_shards is shards_module.iter_shards and seqjepa.extract.read_features is seqjepa.read_features
+    assert seqjepa.read_features is shards_module.read_features and shards_module.META_NAME == "meta.json"
+    assert seqjepa.features.shards is shards_module and seqjepa.features.extract is seqjepa.extract
+    assert seqjepa.features.iter_shards is shards_module.iter_shards
+    assert not hasattr(seqjepa.extract, "shards"), "the function carries no copy of the package's contents"

@@ -28,7 +28,7 @@ def _corrupt(folder):
 def test_corrupt_images_are_skipped_recorded_and_counted(model_dir, image_folder, tmp_path, caplog):
     _corrupt(image_folder)
     out = tmp_path / "o"
-    with caplog.at_level("WARNING", logger="seqjepa.extract"):
+    with caplog.at_level("WARNING", logger="seqjepa.features"):
         result = seqjepa.extract(model_dir, image_folder, out, shard_size=4, batch_size=3, num_workers=1, device="cpu",
                                  progress=False)
     assert (result.rows, result.rows_failed, result.rows_extracted) == (13, 3, 10)
@@ -242,11 +242,11 @@ def test_torchrun_two_processes_on_gloo_equal_one_process_row_for_row(model_dir,
     one, two = tmp_path / "one", tmp_path / "two"
     common = [str(model_dir), str(image_folder), "--invariant", "--shard-size", "3", "--batch-size", "2",
               "--workers", "1", "--device", "cpu", "-q"]
-    single = subprocess.run([PYTHON, "-m", "seqjepa.extract", *common, "--out", str(one)], env=subprocess_env(),
+    single = subprocess.run([PYTHON, "-m", "seqjepa", "extract", *common, "--out", str(one)], env=subprocess_env(),
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert single.returncode == 0, single.stdout + single.stderr
-    cmd = [PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "seqjepa.extract",
-           *common, "--out", str(two)]
+    cmd = [PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "seqjepa",
+           "extract", *common, "--out", str(two)]
     multi = subprocess.run(cmd, env=subprocess_env(), cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert multi.returncode == 0, multi.stdout + multi.stderr
     assert multi.stdout.count("extracted 16 of 19 rows") == 1  # rank 0 prints the summary

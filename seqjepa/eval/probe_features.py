@@ -1,4 +1,4 @@
-"""Frozen-model feature extraction and its on-disk cache.
+"""The features the probes read: a frozen model run over a contract dataset, and their on-disk cache.
 
 One encoder pass per sequence gives everything the probes need: the per-view encoder outputs z,
 z_AGG for every prefix length M_val = 1..M (the aggregator is re-run on z, not the encoder), and
@@ -32,7 +32,7 @@ from ..utils.log import progress
 __all__ = [
     "FeatureSet",
     "FeatureCache",
-    "extract_features",
+    "compute_probe_features",
     "model_fingerprint",
     "resolve_precision",
     "CONDITIONS",
@@ -87,7 +87,7 @@ def model_fingerprint(model: torch.nn.Module) -> str:
 
 
 @torch.no_grad()
-def extract_features(
+def compute_probe_features(
     model: torch.nn.Module,
     dataset: Dataset,
     *,
@@ -99,7 +99,8 @@ def extract_features(
     max_samples: Optional[int] = None,
     seed: int = 0,
 ) -> FeatureSet:
-    """Run the frozen ``model`` over a contract dataset (observed views + target = M views).
+    """The features the probes read: the frozen ``model`` run over a contract dataset (observed views +
+    target = M views).
 
     Args:
         model: a :class:`~seqjepa.SeqJEPA`; it is put in eval mode.
