@@ -207,10 +207,10 @@ class _EpochSums:
     loss_sum: torch.Tensor  # float64, this rank's steps
     loss_count: int
     metrics: Optional[ProbeMetrics]
-    window_loss: Optional[torch.Tensor] = None  # the loss since the last progress line
+    window_loss: torch.Tensor  # the loss since the last progress line
+    start: float  # time.perf_counter() at the epoch's start
+    window_start: float
     window_steps: int = 0
-    window_start: float = 0.0
-    start: float = 0.0
     stop_reason: str = ""
 
 
@@ -610,15 +610,15 @@ class Trainer:
         loader = self._loader(self.train_ds, run.sampler, batch, True, epoch)
         self.step_module.train()
         metrics = ProbeMetrics(self.model.config.action_dim, env.device) if self.probes is not None else None
-        sums = _EpochSums(lr, torch.zeros((), dtype=torch.float64, device=env.device), 0, metrics)
+        now = time.perf_counter()
+        sums = _EpochSums(lr, torch.zeros((), dtype=torch.float64, device=env.device), 0, metrics,
+                          torch.zeros((), dtype=torch.float64, device=env.device), start=now, window_start=now)
         resumed, self._resumed_accumulators = self._resumed_accumulators, None
         if resumed is not None:  # the sums of the steps this epoch did before the interruption
             sums.loss_sum.fill_(float(resumed["loss_sum"]))
             sums.loss_count = int(resumed["loss_count"])
             if metrics is not None and resumed.get("probe_sums") is not None:
                 metrics.sums.copy_(resumed["probe_sums"].to(env.device))
-        sums.window_loss = torch.zeros((), dtype=torch.float64, device=env.device)
-        sums.window_start = sums.start = time.perf_counter()
         return loader, sums
 
     def _train_epoch(self, run: _RunState, epoch: int) -> _EpochSums:
