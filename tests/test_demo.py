@@ -213,3 +213,19 @@ def test_wheel_ships_the_assets(tmp_path):
             assert f"seqjepa/assets/{view['image']}" in names
         zf.extractall(tmp_path / "site", [n for n in names if n.startswith("seqjepa/assets/")])
     assert len(load_example(tmp_path / "site" / "seqjepa" / "assets").images) == len(doc["views"])
+
+
+def test_docs_transcript_is_the_shipped_models_output(tmp_path):
+    """docs/index.md shows `seqjepa demo`'s output: the shipped model prints exactly that, but its paths and time."""
+    from seqjepa import DEFAULT_MODEL
+
+    doc = (REPO / "docs" / "index.md").read_text(encoding="utf-8")
+    block = doc.split("```text\n$ seqjepa demo\n", 1)[1].split("```", 1)[0].rstrip("\n").split("\n")
+    lines: list[str] = []
+    png = tmp_path / "seqjepa-demo.png"
+    result = run_demo(DEFAULT_MODEL, png, echo=lines.append)
+    shown = [line.replace(f"({ASSETS_DIR})", "(.../site-packages/seqjepa/assets)")
+                 .replace(f"figure: {png.resolve()}", "figure: /home/you/seqjepa-demo.png") for line in lines]
+    assert shown[-1].startswith("done in ") and block[-1].startswith("done in ")
+    assert shown[:-1] == block[:-1]
+    assert result.figure == png.resolve()

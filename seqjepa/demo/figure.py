@@ -1,15 +1,18 @@
-"""The demo's three-panel figure, drawn with PIL only (no matplotlib needed to run ``seqjepa demo``)."""
+"""The demo's three-panel figure, drawn with PIL only (no matplotlib needed to run ``seqjepa demo``), and its PNG file."""
 
 from __future__ import annotations
 
 import colorsys
+import io
 import math
-from typing import Sequence
+import os
+from pathlib import Path
+from typing import Sequence, Union
 
 import numpy as np
 from PIL import Image
 
-__all__ = ["FIGURE_SIZE", "draw_figure"]
+__all__ = ["FIGURE_SIZE", "draw_figure", "check_out", "save_png"]
 
 #: Width and height of the figure :func:`draw_figure` writes.
 FIGURE_SIZE = (1320, 640)
@@ -204,3 +207,25 @@ def draw_figure(
                  _CLASS_COLORS[list(class_names).index(n) % len(_CLASS_COLORS)]) for i, (n, v) in enumerate(nearest)]
         _bars(draw, (box[0], ly + 26), "Nearest classes of the example (cosine to class centroids)", rows, fonts)
     return img
+
+
+# ----------------------------------------------------------------------------- the file
+def check_out(out: Union[str, "os.PathLike[str]"]) -> Path:
+    """The figure's absolute path, refused before any work if it cannot be written."""
+    path = Path(out).expanduser().resolve()
+    if path.is_dir():
+        raise IsADirectoryError(f"--out: {path} is a directory; expected a .png file path")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"--out: the folder {path.parent} does not exist")
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"--out: the figure is a PNG; expected a path ending in .png, got {path.name!r}")
+    return path
+
+
+def save_png(image: Image.Image, path: Path) -> None:
+    """Write ``image`` to ``path`` as an optimized PNG, atomically."""
+    from ..utils.files import atomic_write_bytes
+
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=True)
+    atomic_write_bytes(path, buf.getvalue())

@@ -5,6 +5,11 @@ on the unseen view, aggregator, predictor; online probes on detached features) -
 SSL loss plus the probe losses -> optimizer step -> EMA update of the target encoder. The
 learning rate is set per epoch (see :mod:`seqjepa.train.schedule`), the EMA momentum per step
 with the official "update, then set" order (see :mod:`seqjepa.train.ema`).
+
+A run, as :class:`Trainer` phases it: prepare (build or restore the state, record the recipe, fix the
+sampler), then per epoch start it (learning rate, data order, the sums a mid-epoch checkpoint held),
+train its batches (progress lines, step checkpoints, a stop on a signal or ``train.max_steps``) and
+end it (metrics reduced over ranks, then checkpoints, then the metrics line).
 """
 
 from __future__ import annotations
@@ -181,6 +186,32 @@ def _remove_temporaries(directory: Path) -> None:
 def _fmt_time(seconds: float) -> str:
     seconds = int(max(0, seconds))
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+@dataclass
+class _RunState:
+    """What the loop carries from epoch to epoch in this process."""
+
+    sampler: ShardedSampler
+    steps_per_epoch: int
+    bad: torch.Tensor  # a non-finite loss was seen (read lazily off the CPU: reading it is a device sync)
+    steps_this_process: int = 0  # what train.max_steps counts
+    ckpt_path: Optional[str] = None  # the last checkpoint written
+
+
+@dataclass
+class _EpochSums:
+    """The epoch in progress: its learning rate, its sums (loss, probe metrics), the progress window, a stop."""
+
+    lr: float
+    loss_sum: torch.Tensor  # float64, this rank's steps
+    loss_count: int
+    metrics: Optional[ProbeMetrics]
+    window_loss: torch.Tensor  # the loss since the last progress line
+    start: float  # time.perf_counter() at the epoch's start
+    window_start: float
+    window_steps: int = 0
+    stop_reason: str = ""
 
 
 class Trainer:
@@ -521,6 +552,25 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
     def _run(self) -> TrainResult:
+        """The epochs, each trained then closed; a stop (signal, ``train.max_steps``) ends the run early."""
+        run = self._prepare_run()
+        epochs = self.recipe["train"]["epochs"]
+        while self.epoch < epochs:
+            epoch = self.epoch
+            sums = self._train_epoch(run, epoch)
+            if sums.stop_reason and self.step_in_epoch < run.steps_per_epoch:
+                self._check_finite(run.bad, f"by step {self.global_step}")
+                run.ckpt_path = self._save([LAST_NAME])
+                return self._stopped(sums.stop_reason, run.ckpt_path, epoch + 1, self.step_in_epoch)
+            self._check_finite(run.bad, f"epoch {epoch + 1}")
+            run.ckpt_path = self._end_epoch(epoch, sums)
+            if sums.stop_reason and self.epoch < epochs:  # the stop came on the epoch's last step: resume from its checkpoint
+                return self._stopped(sums.stop_reason, run.ckpt_path, epoch + 1, run.steps_per_epoch)
+        # the last epoch is done: completed, even if a stop (max_steps, a signal) came on its very last step
+        return TrainResult("completed", self.epoch, 0, self.global_step, run.ckpt_path, self.last_metrics)
+
+    def _prepare_run(self) -> _RunState:
+        """Build (or restore) the state, record the recipe, open the logs and fix the sampler and the epoch's length."""
         self.output_dir.mkdir(parents=True, exist_ok=True)
         if self.env.is_main:
             _remove_temporaries(self.output_dir)  # of a save a killed run left half-done (we hold the lock)
@@ -530,7 +580,7 @@ class Trainer:
         if env.is_main:
             atomic_write_text(self.output_dir / "recipe.json", json.dumps(r, indent=2, sort_keys=True) + "\n")
         self._open_tensorboard()
-        batch, epochs = t["batch_size"], t["epochs"]
+        batch = t["batch_size"]
         sampler = ShardedSampler(len(self.train_ds), rank=env.rank, world_size=env.world_size, shuffle=True, seed=t["seed"])
         steps_per_epoch = (len(self.train_ds) + env.world_size - 1) // env.world_size // batch
         if steps_per_epoch < 1:
@@ -538,123 +588,136 @@ class Trainer:
                 f"train.batch_size: {batch} per process x {env.world_size} processes is more than the "
                 f"{len(self.train_ds)} training sequences; no full batch per epoch"
             )
-        cfg = self.model.config
-        views_per_seq = self.recipe["data"]["num_views"] + 1
-        bad = torch.zeros((), dtype=torch.bool, device=env.device)
-        steps_this_process = 0
-        ckpt_path: Optional[str] = None
-        eager_check = env.device.type == "cpu"
         self.log(
             f"training {r['name']} on {env.world_size} x {env.device.type} ({self.autocast_dtype or torch.float32}), "
-            f"{len(self.train_ds)} sequences, {steps_per_epoch} steps/epoch, epochs {self.epoch + 1}..{epochs}"
+            f"{len(self.train_ds)} sequences, {steps_per_epoch} steps/epoch, epochs {self.epoch + 1}..{t['epochs']}"
         )
-        while self.epoch < epochs:
-            epoch = self.epoch
-            lr = learning_rate(
-                epoch, epochs=epochs, lr=r["optim"]["lr"], initial_lr=r["optim"]["initial_lr"],
-                warmup_epochs=r["optim"]["warmup_epochs"], min_lr=r["optim"]["min_lr"], schedule=r["optim"]["schedule"],
-            )
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
-            if hasattr(self.train_ds, "set_epoch"):
-                self.train_ds.set_epoch(epoch)
-            sampler.set_epoch(epoch, skip=self.step_in_epoch * batch)
-            loader = self._loader(self.train_ds, sampler, batch, True, epoch)
-            self.step_module.train()
-            train_metrics = ProbeMetrics(cfg.action_dim, env.device) if self.probes is not None else None
-            loss_sum = torch.zeros((), dtype=torch.float64, device=env.device)
-            loss_count = 0
-            resumed, self._resumed_accumulators = self._resumed_accumulators, None
-            if resumed is not None:  # the sums of the steps this epoch did before the interruption
-                loss_sum.fill_(float(resumed["loss_sum"]))
-                loss_count = int(resumed["loss_count"])
-                if train_metrics is not None and resumed.get("probe_sums") is not None:
-                    train_metrics.sums.copy_(resumed["probe_sums"].to(env.device))
-            window_loss = torch.zeros((), dtype=torch.float64, device=env.device)
-            window_steps, window_start = 0, time.perf_counter()
-            epoch_start = time.perf_counter()
-            stop_reason = ""
-            for data in loader:
-                if self.step_in_epoch >= steps_per_epoch:
-                    break
-                views, target, actions, labels = _to_device(data, env.device)
-                ssl_loss, logits, pred = train_step(
-                    self.runner, self.optimizer, self.scaler, self.ema, self.online_params, self.target_params,
-                    views, target, actions, labels, epoch, self.autocast_dtype,
-                )
-                detached = ssl_loss.detach()
-                bad |= ~torch.isfinite(detached)
-                if eager_check and bool(bad):
-                    self._check_finite(bad, f"epoch {epoch + 1}, step {self.step_in_epoch + 1}")
-                loss_sum += detached.double()
-                window_loss += detached.double()
-                loss_count += 1
-                window_steps += 1
-                if train_metrics is not None:
-                    train_metrics.update(logits, labels, pred, actions[:, 0])
-                self._accumulators = (loss_sum, loss_count, train_metrics)
-                self.step_in_epoch += 1
-                self.global_step += 1
-                steps_this_process += 1
-                if t["log_every"] and self.global_step % t["log_every"] == 0:
-                    self._check_finite(bad, f"by step {self.global_step}")
-                    elapsed = time.perf_counter() - window_start
-                    seqs = window_steps * batch * env.world_size
-                    left = (epochs - epoch) * steps_per_epoch - self.step_in_epoch
-                    eta = elapsed / max(1, window_steps) * left
-                    self.log(
-                        f"epoch {epoch + 1}/{epochs} step {self.step_in_epoch}/{steps_per_epoch} "
-                        f"loss {window_loss.item() / window_steps:.4f} lr {lr:.2e} "
-                        f"{seqs * views_per_seq / max(elapsed, 1e-9):.1f} img/s ETA {_fmt_time(eta)}"
-                    )
-                    window_loss.zero_()
-                    window_steps, window_start = 0, time.perf_counter()
-                stop = any_rank(self._stop_signal.is_set(), env.device)
-                limit = bool(t["max_steps"]) and steps_this_process >= t["max_steps"]
-                if stop or limit:
-                    stop_reason = (self._stop_reason or "a signal on another rank") if stop else f"train.max_steps={t['max_steps']}"
-                    break
-                if t["checkpoint_every_steps"] and self.global_step % t["checkpoint_every_steps"] == 0 and self.step_in_epoch < steps_per_epoch:
-                    self._check_finite(bad, f"by step {self.global_step}")
-                    ckpt_path = self._save([LAST_NAME])
-            if stop_reason and self.step_in_epoch < steps_per_epoch:
-                self._check_finite(bad, f"by step {self.global_step}")
-                ckpt_path = self._save([LAST_NAME])
-                return self._stopped(stop_reason, ckpt_path, epoch + 1, self.step_in_epoch)
-            self._check_finite(bad, f"epoch {epoch + 1}")
-            # ---- end of epoch: metrics, then checkpoints
-            record: dict[str, Any] = {
-                "epoch": epoch + 1, "global_step": self.global_step, "lr": lr, "ema_momentum": self.ema.momentum,
-                "epoch_time_s": time.perf_counter() - epoch_start,
-            }
-            total_loss = loss_sum.clone()
-            counts = torch.tensor([float(loss_count)], dtype=torch.float64, device=env.device)
-            if env.distributed:
-                import torch.distributed as dist
+        return _RunState(sampler, steps_per_epoch, torch.zeros((), dtype=torch.bool, device=env.device))
 
-                dist.all_reduce(total_loss)
-                dist.all_reduce(counts)
-            record["loss"] = total_loss.item() / max(1.0, counts.item())
-            if train_metrics is not None:
-                train_metrics.all_reduce()
-                m = train_metrics.compute()
-                record["train_probe_acc"], record["train_probe_r2"] = m["acc"], m["r2"]
-            if self.val_ds is not None and self.probes is not None:
-                m = self._validate(epoch)
-                record["val_probe_acc"], record["val_probe_r2"] = m["acc"], m["r2"]
-            self.last_metrics = record
-            self.epoch, self.step_in_epoch = epoch + 1, 0
-            names = [LAST_NAME]
-            if (t["checkpoint_every"] and self.epoch % t["checkpoint_every"] == 0) or self.epoch == epochs:
-                names.append(f"epoch_{self.epoch}.pt")
-            ckpt_path = self._save(names)
-            self._append_metrics(record)
-            summary = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items())
-            self.log(f"epoch {epoch + 1}/{epochs} done: {summary}")
-            if stop_reason and self.epoch < epochs:  # the stop came on the epoch's last step: resume from its checkpoint
-                return self._stopped(stop_reason, ckpt_path, epoch + 1, steps_per_epoch)
-        # the last epoch is done: completed, even if a stop (max_steps, a signal) came on its very last step
-        return TrainResult("completed", self.epoch, 0, self.global_step, ckpt_path, self.last_metrics)
+    def _start_epoch(self, run: _RunState, epoch: int) -> tuple[DataLoader, _EpochSums]:
+        """Set the epoch's learning rate and data order; its sums start from the checkpoint's when resumed mid-epoch."""
+        r, env, batch = self.recipe, self.env, self.recipe["train"]["batch_size"]
+        o = r["optim"]
+        lr = learning_rate(
+            epoch, epochs=r["train"]["epochs"], lr=o["lr"], initial_lr=o["initial_lr"],
+            warmup_epochs=o["warmup_epochs"], min_lr=o["min_lr"], schedule=o["schedule"],
+        )
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        if hasattr(self.train_ds, "set_epoch"):
+            self.train_ds.set_epoch(epoch)
+        run.sampler.set_epoch(epoch, skip=self.step_in_epoch * batch)
+        loader = self._loader(self.train_ds, run.sampler, batch, True, epoch)
+        self.step_module.train()
+        metrics = ProbeMetrics(self.model.config.action_dim, env.device) if self.probes is not None else None
+        now = time.perf_counter()
+        sums = _EpochSums(lr, torch.zeros((), dtype=torch.float64, device=env.device), 0, metrics,
+                          torch.zeros((), dtype=torch.float64, device=env.device), start=now, window_start=now)
+        resumed, self._resumed_accumulators = self._resumed_accumulators, None
+        if resumed is not None:  # the sums of the steps this epoch did before the interruption
+            sums.loss_sum.fill_(float(resumed["loss_sum"]))
+            sums.loss_count = int(resumed["loss_count"])
+            if metrics is not None and resumed.get("probe_sums") is not None:
+                metrics.sums.copy_(resumed["probe_sums"].to(env.device))
+        return loader, sums
+
+    def _train_epoch(self, run: _RunState, epoch: int) -> _EpochSums:
+        """The epoch's steps from where it stands, until its end or a stop (then ``stop_reason`` says which)."""
+        t, env = self.recipe["train"], self.env
+        loader, sums = self._start_epoch(run, epoch)
+        for data in loader:
+            if self.step_in_epoch >= run.steps_per_epoch:
+                break
+            self._train_batch(run, epoch, data, sums)
+            if t["log_every"] and self.global_step % t["log_every"] == 0:
+                self._check_finite(run.bad, f"by step {self.global_step}")
+                self._log_progress(run, epoch, sums)
+            stop = any_rank(self._stop_signal.is_set(), env.device)
+            limit = bool(t["max_steps"]) and run.steps_this_process >= t["max_steps"]
+            if stop or limit:
+                sums.stop_reason = (self._stop_reason or "a signal on another rank") if stop else f"train.max_steps={t['max_steps']}"
+                break
+            if t["checkpoint_every_steps"] and self.global_step % t["checkpoint_every_steps"] == 0 and self.step_in_epoch < run.steps_per_epoch:
+                self._check_finite(run.bad, f"by step {self.global_step}")
+                run.ckpt_path = self._save([LAST_NAME])
+        return sums
+
+    def _train_batch(self, run: _RunState, epoch: int, data: Mapping[str, torch.Tensor], sums: _EpochSums) -> None:
+        """One optimization step on ``data``, added to the epoch's sums and counted."""
+        views, target, actions, labels = _to_device(data, self.env.device)
+        ssl_loss, logits, pred = train_step(
+            self.runner, self.optimizer, self.scaler, self.ema, self.online_params, self.target_params,
+            views, target, actions, labels, epoch, self.autocast_dtype,
+        )
+        detached = ssl_loss.detach()
+        run.bad |= ~torch.isfinite(detached)
+        if self.env.device.type == "cpu" and bool(run.bad):  # checked at once where it costs no device sync
+            self._check_finite(run.bad, f"epoch {epoch + 1}, step {self.step_in_epoch + 1}")
+        sums.loss_sum += detached.double()
+        sums.window_loss += detached.double()
+        sums.loss_count += 1
+        sums.window_steps += 1
+        if sums.metrics is not None:
+            sums.metrics.update(logits, labels, pred, actions[:, 0])
+        self._accumulators = (sums.loss_sum, sums.loss_count, sums.metrics)
+        self.step_in_epoch += 1
+        self.global_step += 1
+        run.steps_this_process += 1
+
+    def _log_progress(self, run: _RunState, epoch: int, sums: _EpochSums) -> None:
+        """The progress line: the loss since the last one, the learning rate, the throughput and the time left."""
+        t, env = self.recipe["train"], self.env
+        elapsed = time.perf_counter() - sums.window_start
+        seqs = sums.window_steps * t["batch_size"] * env.world_size
+        left = (t["epochs"] - epoch) * run.steps_per_epoch - self.step_in_epoch
+        eta = elapsed / max(1, sums.window_steps) * left
+        views_per_seq = self.recipe["data"]["num_views"] + 1
+        self.log(
+            f"epoch {epoch + 1}/{t['epochs']} step {self.step_in_epoch}/{run.steps_per_epoch} "
+            f"loss {sums.window_loss.item() / sums.window_steps:.4f} lr {sums.lr:.2e} "
+            f"{seqs * views_per_seq / max(elapsed, 1e-9):.1f} img/s ETA {_fmt_time(eta)}"
+        )
+        sums.window_loss.zero_()
+        sums.window_steps, sums.window_start = 0, time.perf_counter()
+
+    def _end_epoch(self, epoch: int, sums: _EpochSums) -> str:
+        """Close a finished epoch: its metrics (reduced over ranks), then its checkpoints; returns the path saved."""
+        record = self._epoch_record(epoch, sums)
+        t = self.recipe["train"]
+        self.last_metrics = record
+        self.epoch, self.step_in_epoch = epoch + 1, 0
+        names = [LAST_NAME]
+        if (t["checkpoint_every"] and self.epoch % t["checkpoint_every"] == 0) or self.epoch == t["epochs"]:
+            names.append(f"epoch_{self.epoch}.pt")
+        ckpt_path = self._save(names)
+        self._append_metrics(record)
+        summary = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items())
+        self.log(f"epoch {epoch + 1}/{t['epochs']} done: {summary}")
+        return ckpt_path
+
+    def _epoch_record(self, epoch: int, sums: _EpochSums) -> dict[str, Any]:
+        """The epoch's line of metrics.jsonl: the loss over all ranks' steps, the probes' training and validation scores."""
+        env = self.env
+        record: dict[str, Any] = {
+            "epoch": epoch + 1, "global_step": self.global_step, "lr": sums.lr, "ema_momentum": self.ema.momentum,
+            "epoch_time_s": time.perf_counter() - sums.start,
+        }
+        total_loss = sums.loss_sum.clone()
+        counts = torch.tensor([float(sums.loss_count)], dtype=torch.float64, device=env.device)
+        if env.distributed:
+            import torch.distributed as dist
+
+            dist.all_reduce(total_loss)
+            dist.all_reduce(counts)
+        record["loss"] = total_loss.item() / max(1.0, counts.item())
+        if sums.metrics is not None:
+            sums.metrics.all_reduce()
+            m = sums.metrics.compute()
+            record["train_probe_acc"], record["train_probe_r2"] = m["acc"], m["r2"]
+        if self.val_ds is not None and self.probes is not None:
+            m = self._validate(epoch)
+            record["val_probe_acc"], record["val_probe_r2"] = m["acc"], m["r2"]
+        return record
 
     def _stopped(self, reason: str, ckpt_path: Optional[str], epoch: int, step: int) -> TrainResult:
         status = "stopped" if reason.startswith("train.max_steps") else "interrupted"
