@@ -91,6 +91,20 @@ def test_under_autocast_the_token_sequence_keeps_the_autocast_dtype(learned):
     assert seen["dtype"] == torch.bfloat16
 
 
+def test_under_autocast_the_loss_is_reduced_in_fp32():
+    """Under bf16 autocast the prediction and target embedding are bf16; the cosine of the loss is still
+    computed in fp32 from those values (in bf16 its rounding drowns the action's effect)."""
+    torch.manual_seed(0)
+    model = SeqJEPA(small_config()).train()
+    views, actions, target = _inputs()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(views, actions, target)
+    assert out.prediction.dtype == torch.bfloat16 and out.target_embedding.dtype == torch.bfloat16
+    assert out.loss.dtype == torch.float32
+    cos = F.cosine_similarity(out.prediction.double(), out.target_embedding.double(), dim=1)
+    torch.testing.assert_close(out.loss.double(), 1.0 - cos.mean(), rtol=0, atol=1e-6)
+
+
 # ----------------------------------------------------------------------------- the training forward
 def test_the_training_forward_returns_the_sequence_it_aggregated(model):
     """In eval mode BatchNorm is per row, so the forward's z and z_AGG equal the public embeddings."""

@@ -393,7 +393,9 @@ class SeqJEPA(nn.Module):
             z_agg = self.aggregator(self.observation_tokens(z, slot))
             # the action to the unseen view is embedded in a call of its own, as officially
             prediction = self.predictor(torch.cat([z_agg, self._embed_action(acts[:, -1])], dim=-1))
-        loss = 1.0 - F.cosine_similarity(prediction, target_embedding, dim=1).mean()
+        # The cosine is reduced in fp32 even under bf16 autocast (which leaves it in its inputs' dtype): in
+        # bf16 its per-sample rounding is of the size of the action's whole effect on it. A no-op in fp32.
+        loss = 1.0 - F.cosine_similarity(prediction.float(), target_embedding.float(), dim=1).mean()
         return SeqJEPATrainOutput(loss=loss, prediction=prediction, target_embedding=target_embedding, z_agg=z_agg, z=z)
 
     def update_target(self, momentum: float) -> None:
