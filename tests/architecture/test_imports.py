@@ -160,6 +160,18 @@ def test_models_know_nothing_of_files_datasets_or_tasks():
             assert not bad, f"{name} imports {bad}"
 
 
+def test_world_queries_sit_on_the_models_alone():
+    """seqjepa.world uses the model's public methods: nothing of data, train, eval, features, demo, cli or the zoo."""
+    graph = import_graph()
+    assert any(name.startswith("seqjepa.world") for name in graph)
+    forbidden = ("seqjepa.data", "seqjepa.train", "seqjepa.eval", "seqjepa.extract", "seqjepa.features",
+                 "seqjepa.demo", "seqjepa.cli", "seqjepa.zoo", "seqjepa.finetune")
+    for name in graph:
+        if name.startswith("seqjepa.world"):
+            bad = sorted(t for t in reachable(graph, name) if t.startswith(forbidden))
+            assert not bad, f"{name} reaches {bad}"
+
+
 def test_resolution_never_reaches_the_factory_or_the_model_class():
     graph = import_graph()
     for lower in ("seqjepa.zoo.resolve", "seqjepa.zoo.serialization", "seqjepa.zoo.loading", "seqjepa.zoo.upload",
