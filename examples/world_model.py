@@ -38,7 +38,11 @@ METRICS = (("median_error_deg", "median relative-rotation error (deg)", 1),
            ("top1_object", "next-view top-1 among 8 objects (%)", 1),
            ("rollout_cos_1", "rollout cos at t=1", 3),
            ("rollout_cos_4", "rollout cos at t=4", 3),
-           ("rollout_cos_8", "rollout cos at t=8", 3))
+           ("rollout_cos_8", "rollout cos at t=8", 3),
+           ("stay_cos_1", "no-change cos at t=1 (z of the last observed view)", 3),
+           ("stay_cos_8", "no-change cos at t=8", 3))
+#: the rows that go on the model card
+CARD = ("median_error_deg", "mean_error_deg", "top1_pose", "top1_object", "rollout_cos_1")
 
 
 def _stats(values: list[float]) -> "tuple[float, float]":
@@ -52,6 +56,7 @@ def summarize(reports: dict[int, dict], model_name: str) -> "tuple[str, list[dic
     lines = [f"| metric (mean ± std over data seeds {', '.join(map(str, seeds))}) | " + " | ".join(cols) + " |",
              "|---|" + "---|" * len(cols)]
     rows = []
+    opts = reports[seeds[0]]["options"]
     for key, label, digits in METRICS:
         cells, per = [], {}
         for col in cols:
@@ -63,15 +68,17 @@ def summarize(reports: dict[int, dict], model_name: str) -> "tuple[str, list[dic
             per[col] = (mean, spread)
             cells.append(f"{mean:.{digits}f} ± {spread:.{digits}f}")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-        if model_name in per:
-            floor = per.get("untrained", (None, None))
-            rows.append({"metric": f"world_{key}", "value": round(per[model_name][0], digits + 1),
-                         "spread": round(per[model_name][1], digits + 1), "seeds": len(seeds),
-                         "floor": None if floor[0] is None else round(floor[0], digits + 1),
-                         "floor_spread": None if floor[1] is None else round(floor[1], digits + 1),
-                         "guessing": round(per["guessing"][0], digits + 1) if "guessing" in per else None,
-                         "setting": f"world-model protocol, M=3 observed views, K=8, fresh data seeds {', '.join(map(str, seeds))}",
-                         "source": "examples/world_model.py"})
+        if model_name in per and key in CARD:
+            row = {"metric": f"world_{key}", "value": round(per[model_name][0], digits + 1),
+                   "spread": round(per[model_name][1], digits + 1), "seeds": len(seeds),
+                   "setting": f"world-model protocol (M={opts['num_views']} observed views, K={opts['candidates']}, "
+                              f"{opts['grid_size']}-point grid), {reports[seeds[0]]['num_objects']} val objects, "
+                              f"{opts['draws']} view draws; fresh data seeds {', '.join(map(str, seeds))}"
+                              + (f"; guessing {per['guessing'][0]:.{digits}f}" if "guessing" in per else ""),
+                   "source": "examples/world_model.py"}
+            if "untrained" in per:
+                row["floor"], row["floor_spread"] = round(per["untrained"][0], digits + 1), round(per["untrained"][1], digits + 1)
+            rows.append(row)
     return "\n".join(lines) + "\n", rows
 
 
@@ -134,7 +141,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     model = seqjepa.load(args.model) if args.model else seqjepa.load()
     name = args.model or seqjepa.DEFAULT_MODEL
-    reports = {}
+    reports: dict[int, dict] = {}
     for seed in args.seeds:
         cached = out / f"seed{seed}.json"
         if cached.exists():
