@@ -19,7 +19,7 @@ from typing import Callable, Iterator, Optional
 import torch
 import torch.nn.functional as F
 
-from ..models.checks import check_actions, check_finite
+from ..models.checks import check_actions
 from .grids import box_grid, rotation_grid, rotation_grid_resolution
 
 __all__ = ["ActionEstimate", "Ranking", "infer_action", "rollout", "rank_candidates", "SEARCHABLE_SPACES"]
@@ -335,10 +335,7 @@ def rollout(
             t_steps = future_actions.shape[1]
             if t_steps < 1:
                 raise ValueError(f"future_actions: expected at least one step, got shape {tuple(future_actions.shape)}")
-            # check_finite=False, then the scan: check_actions' own flag shadows the function it would call
-            check_actions("future_actions", future_actions, batch=b, steps=t_steps, action_dim=config.action_dim,
-                          check_finite=False)
-            check_finite("future_actions", future_actions)
+            check_actions("future_actions", future_actions, batch=b, steps=t_steps, action_dim=config.action_dim)
             future_actions = future_actions.to(out.invariant.dtype)
         else:
             if future_actions is not None:

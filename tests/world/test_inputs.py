@@ -97,3 +97,13 @@ def test_a_model_in_training_mode_answers_in_eval_mode_and_is_put_back(model, qu
     finally:
         model.eval()
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_the_shared_checks_scan_for_non_finite_values_by_default():
+    # check_images / check_actions take a flag named like the scan they run; with the flag on they must still scan
+    from seqjepa.models.checks import check_actions, check_images
+
+    with pytest.raises(ValueError, match=r"^a: expected finite values"):
+        check_actions("a", torch.full((1, 1, 4), float("nan")), batch=1, steps=1, action_dim=4)
+    with pytest.raises(ValueError, match=r"^v: expected finite values"):
+        check_images("v", torch.full((1, 3, 4, 4), float("inf")), ndims=(4,), channels=3)
