@@ -100,7 +100,7 @@ def figure(model, root: str, out: Path) -> None:
     err = geodesic_degrees(est.action[:, :4], truth)[0].item()
     dist = geodesic_degrees(est.candidates[:, :4], truth.expand(est.candidates.shape[0], 4))
     mean, std = torch.tensor(cfg.mean)[:, None, None], torch.tensor(cfg.std)[:, None, None]
-    fig = plt.figure(figsize=(11, 3.4))
+    fig = plt.figure(figsize=(12, 3.6))
     images = [*item["views"], item["target"]]
     for i, img in enumerate(images):
         ax = fig.add_subplot(1, len(images) + 2, i + 1)
@@ -108,15 +108,18 @@ def figure(model, root: str, out: Path) -> None:
         ax.set_title("target" if i == len(images) - 1 else f"view {i + 1}", fontsize=9)
         ax.axis("off")
     ax = fig.add_subplot(1, len(images) + 2, (len(images) + 1, len(images) + 2))
-    ax.scatter(dist.numpy(), est.candidate_scores[0].numpy(), s=2, alpha=0.4, label="grid candidates")
+    scores, positive = est.candidate_scores[0].numpy(), (est.candidates[:, 3] >= 0).numpy()
+    # q and -q are one rotation but two inputs to the action embedding: colour the grid by the sign of w
+    ax.scatter(dist.numpy()[positive], scores[positive], s=2, alpha=0.4, label="grid candidates, w >= 0")
+    ax.scatter(dist.numpy()[~positive], scores[~positive], s=2, alpha=0.4, label="grid candidates, w < 0")
     ax.axhline(est.score[0].item(), color="C3", lw=1, label=f"inferred (score {est.score[0].item():.3f})")
     ax.set_xlabel("grid point's angle from the true rotation (deg)")
     ax.set_ylabel("cos(prediction, z(target))")
     t_axis, t_angle = quaternion_to_axis_angle(truth[0])
     e_axis, e_angle = quaternion_to_axis_angle(est.action[0, :4])
     ax.set_title(f"true {t_angle:.0f} deg about ({', '.join(f'{v:.2f}' for v in t_axis.tolist())}); "
-                 f"inferred {e_angle:.0f} deg about ({', '.join(f'{v:.2f}' for v in e_axis.tolist())}); "
-                 f"error {err:.0f} deg", fontsize=7)
+                 f"\ninferred {e_angle:.0f} deg about ({', '.join(f'{v:.2f}' for v in e_axis.tolist())}); "
+                 f"error {err:.0f} deg", fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
