@@ -103,6 +103,17 @@ def _check_count(name: str, value: object, minimum: int) -> int:
     return value
 
 
+def _embed(model, images: torch.Tensor, name: str) -> torch.Tensor:
+    """``model.equivariant_embedding(images)`` with its input errors naming ``name`` (the argument the caller gave)."""
+    try:
+        return model.equivariant_embedding(images)
+    except ValueError as exc:
+        message = str(exc)
+        if message.startswith("images:"):
+            raise ValueError(name + message[len("images"):]) from None
+        raise
+
+
 def _cosine(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.cosine_similarity(pred.float(), target.float(), dim=-1)
 
@@ -263,7 +274,7 @@ def infer_action(
             got = tuple(target.shape) if isinstance(target, torch.Tensor) else type(target).__name__
             raise ValueError(f"target: expected shape {(views.shape[0], *views.shape[2:])} (one view per sequence, "
                              f"like views), got {got}")
-        z_target = model.equivariant_embedding(target)
+        z_target = _embed(model, target, "target")
         z_agg = out.invariant
         grid = search.grid(z_agg.dtype, z_agg.device)
         grid_scores = _score_grid(model, z_agg, z_target, grid)
@@ -395,12 +406,12 @@ def rank_candidates(
                                  f"next_action=None, got a {type(next_action).__name__}")
             pred = model.predict_next(views, actions)
         if isinstance(candidates, torch.Tensor) and candidates.dim() == 4:
-            z_c = model.equivariant_embedding(candidates)[None].expand(b, -1, -1)
+            z_c = _embed(model, candidates, "candidates")[None].expand(b, -1, -1)
         elif isinstance(candidates, torch.Tensor) and candidates.dim() == 5:
             if candidates.shape[0] != b:
                 raise ValueError(f"candidates: expected shape (B, K, C, H, W) with B={b} (one set per query) "
                                  f"or (K, C, H, W), got {tuple(candidates.shape)}")
-            z_c = model.equivariant_embedding(candidates)
+            z_c = _embed(model, candidates, "candidates")
         else:
             got = tuple(candidates.shape) if isinstance(candidates, torch.Tensor) else type(candidates).__name__
             raise ValueError(f"candidates: expected shape (B, K, C, H, W) or (K, C, H, W), got {got}")

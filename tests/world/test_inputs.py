@@ -30,8 +30,10 @@ def test_infer_action_refuses(model, query):
         infer_action(model, views, actions, target[:1])
     bad = target.clone()
     bad[0, 0, 0, 0] = float("nan")
-    with pytest.raises(ValueError, match=r"^images: expected finite values, got NaN or Inf"):
+    with pytest.raises(ValueError, match=r"^target: expected finite values, got NaN or Inf"):
         infer_action(model, views, actions, bad)
+    with pytest.raises(ValueError, match=r"^target: expected dtype float32 .*got float64"):
+        infer_action(model, views, actions, target.double())
     with pytest.raises(ValueError, match=r"^actions: expected dtype float32"):
         infer_action(model, views, actions.double(), target)
     for name, kwargs in (("grid_size", {"grid_size": 10}), ("top_k", {"top_k": 0}), ("steps", {"steps": -1}),
@@ -84,7 +86,7 @@ def test_rank_candidates_refuses(model, query):
         rank_candidates(model, views, actions, truth, target[None])
     with pytest.raises(ValueError, match=r"^candidates: expected shape .*got \(3, 8, 8\)"):
         rank_candidates(model, views, actions, truth, target[0])
-    with pytest.raises(ValueError, match=r"^images: expected C=3 channels"):
+    with pytest.raises(ValueError, match=r"^candidates: expected C=3 channels"):
         rank_candidates(model, views, actions, truth, target[:, :2])
 
 
