@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, help="registry name or model directory (default: the shipped small model)")
     p.add_argument("--data-root", help="dataset root (train and val splits)")
     p.add_argument("--ood-root", help="3DIEBench-OOD root (protocol ood-rot: probes train on --data-root, test here)")
-    p.add_argument("--protocol", required=True, choices=sorted(PROTOCOLS))
+    p.add_argument("--protocol", required=True, choices=sorted([*PROTOCOLS, "world-model"]))
     p.add_argument("--out", required=True, help="directory for report.json, report.md and the plots")
     p.add_argument("--max-views", type=positive_int, default=8, help="views per sequence: z_AGG is probed for M_val = 1..this (default 8)")
     p.add_argument("--epochs", type=positive_int, default=100, help="probe epochs over the cached features (default 100)")
@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cache", action="store_true", help="extract features in memory only")
     p.add_argument("--dataset", metavar="MODULE:CALLABLE",
                    help="your own contract dataset: CALLABLE(protocol, root, split, num_views, config, seed) -> dataset")
+    p.add_argument("--compare", metavar="MODEL", help="world-model: a second model reported beside the first (e.g. the no-action arm)")
+    p.add_argument("--world-views", type=positive_int, default=3, help="world-model: observed views per query (default 3)")
+    p.add_argument("--candidates", type=positive_int, default=8, help="world-model: retrieval candidates and rollout horizon (default 8)")
     p.set_defaults(func=run_eval)
 
     r = sub.add_parser("eval-report", help="combine several eval reports into an M_tr x M_val top-1 heatmap")
@@ -116,6 +119,8 @@ def _import_callable(spec: str):
 def run_eval(args: argparse.Namespace) -> int:
     from ..eval import EvalOptions, ProbeSettings, run_protocol, write_report
 
+    if args.protocol == "world-model":
+        return run_world_model_eval(args)
     device = _device(args.device)
     _output_dir(args.out)
     options = EvalOptions(
@@ -213,3 +218,28 @@ def _image_folders(root: Path, model):
     if len(train.classes) < 2:
         raise ValueError(f"--data: expected at least 2 class folders in {train_dir}, got {train.classes}")
     return train, val, len(train.classes)
+
+
+def run_world_model_eval(args: argparse.Namespace) -> int:
+    """``seqjepa eval --protocol world-model``: the model, the untrained network of its architecture and ``--compare``."""
+    import torch
+
+    from ..eval.world_model import WorldModelOptions, run_world_model, write_world_model_report
+    from ..zoo.factory import create_model
+
+    device = _device(args.device)
+    _output_dir(args.out)
+    _directory(args.data_root, "--data-root")
+    options = WorldModelOptions(num_views=args.world_views, candidates=args.candidates, draws=max(2, args.redraw or 3),
+                                max_objects=args.max_val, batch_size=args.batch_size, seed=args.seed)
+    model, name = _load_model(args.model, device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(args.seed)
+        untrained = create_model(model.config).to(device).eval()
+    models = {name or str(args.model): model, "untrained": untrained}
+    if args.compare:
+        models[args.compare] = _load_model(args.compare, device)[0]
+    results = run_world_model(models, args.data_root, options=options)
+    paths = write_world_model_report(results, args.out)
+    print(f"wrote {paths['json']}, {paths['markdown']}" + "".join(f", {p}" for p in paths["plots"]))
+    return 0

@@ -23,6 +23,10 @@ def check_finite(name: str, t: torch.Tensor) -> None:
         raise ValueError(f"{name}: expected finite values, got NaN or Inf in a tensor of shape {tuple(t.shape)}")
 
 
+#: the scan under another name: check_images and check_actions take a flag called check_finite, which shadows it
+_scan_finite = check_finite
+
+
 def check_images(
     name: str,
     value: object,
@@ -56,7 +60,7 @@ def check_images(
             f"resizes PIL images to it), got {_describe(t)}"
         )
     if check_finite:
-        check_finite(name, t)
+        _scan_finite(name, t)
     return t
 
 
@@ -77,7 +81,7 @@ def check_actions(
     if not t.is_floating_point():
         raise ValueError(f"{name}: expected a floating-point tensor, got {_describe(t)}")
     if check_finite:
-        check_finite(name, t)
+        _scan_finite(name, t)
     return t
 
 

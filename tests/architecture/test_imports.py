@@ -164,10 +164,22 @@ def test_probes_stand_below_training_and_evaluation():
     probes = [name for name in graph if name.startswith("seqjepa.probes")]
     assert {"seqjepa.probes.online", "seqjepa.probes.offline"} <= set(probes)
     above = ("seqjepa.data", "seqjepa.train", "seqjepa.eval", "seqjepa.demo", "seqjepa.cli", "seqjepa.zoo",
-             "seqjepa.extract", "seqjepa.features")
+             "seqjepa.features", "seqjepa.world")
     for name in probes:
         bad = sorted(t for t in reachable(graph, name) if t.startswith(above))
         assert not bad, f"{name} reaches {bad}"
+
+
+def test_world_queries_sit_on_the_models_alone():
+    """seqjepa.world uses the model's public methods: nothing of data, train, eval, features, demo, cli or the zoo."""
+    graph = import_graph()
+    assert any(name.startswith("seqjepa.world") for name in graph)
+    forbidden = ("seqjepa.data", "seqjepa.train", "seqjepa.eval", "seqjepa.features", "seqjepa.probes",
+                 "seqjepa.demo", "seqjepa.cli", "seqjepa.zoo")
+    for name in graph:
+        if name.startswith("seqjepa.world"):
+            bad = sorted(t for t in reachable(graph, name) if t.startswith(forbidden))
+            assert not bad, f"{name} reaches {bad}"
 
 
 def test_resolution_never_reaches_the_factory_or_the_model_class():

@@ -35,7 +35,7 @@ def _keep_threads():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["extract", "fast_inference", "load"])
+@pytest.mark.parametrize("name", ["extract", "fast_inference", "load", "world"])
 def test_quick_run_prints_table_and_summary(name, capsys):
     assert _load(f"bench_{name}").main(["--quick"]) == 0
     out = capsys.readouterr().out
