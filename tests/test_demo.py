@@ -56,7 +56,9 @@ def test_demo_end_to_end_prints_sections_and_draws_the_figure(model_dir, tmp_pat
     assert f"{float(np.mean(result.cos_random)):+.3f}  mean over 4 random actions (best {max(result.cos_random):+.3f})" in text
     assert (f"over 16 gallery sequences: {result.gallery_cos_true:+.3f} with the true action, "  # 8 classes x 2 objects
             f"{result.gallery_cos_random:+.3f} with random ones; the true action is the best of 5 "
-            f"in {result.gallery_true_best} of 16") in text
+            f"in {result.gallery_true_best} of 16 (chance: 3.2)") in text
+    effect = result.gallery_cos_true - result.gallery_cos_random
+    assert f"action effect: {effect:+.3f} (true minus random" in text
 
     with Image.open(png) as im:
         assert im.format == "PNG" and im.size == FIGURE_SIZE and im.mode == "RGB"

@@ -64,7 +64,9 @@ def prediction(echo: Echo, observed: int, scores: PredictionScores) -> None:
          f"actions (best {max(scores.cos_random):+.3f}); the true action ranks {scores.true_action_rank} of {k + 1}")
     echo(f"  over {n} gallery sequences: {scores.gallery_cos_true:+.3f} with the true action, "
          f"{scores.gallery_cos_random:+.3f} with random ones; the true action is the best of {k + 1} "
-         f"in {scores.gallery_true_best} of {n}")
+         f"in {scores.gallery_true_best} of {n} (chance: {n / (k + 1):.1f})")
+    echo(f"  action effect: {scores.gallery_cos_true - scores.gallery_cos_random:+.3f} (true minus random: how much "
+         "the prediction depends on the action it is given; 0 for a predictor that ignores its actions)")
 
 
 def nearest(echo: Echo, ranked: Sequence[tuple[str, float]], example_shape: str, classes: int,
