@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..utils.files import atomic_write_text
 from ._options import positive_int, resolve_device
 
 
@@ -117,6 +118,6 @@ def run_infer_action(args: argparse.Namespace) -> int:
         views, acts, target = _load_query(model, query.get("views"), query.get("actions"), query.get("target"), where, base)
         est = infer_action(model, views.to(device), acts.to(device), target.to(device), grid_size=args.grid_size)
         rows.append({"query": n, **_row(est, 0)})
-    Path(args.out).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    atomic_write_text(args.out, "".join(json.dumps(r) + "\n" for r in rows))
     print(f"wrote {len(rows)} rows to {args.out}")
     return 0
