@@ -32,6 +32,7 @@ from PIL import Image
 
 from ..data.synthetic import DEFAULT_MAX_ANGLE
 from ..errors import WeightsNotAvailableError
+from ..models._naming import backbone_label
 from ..zoo.factory import DEFAULT_MODEL
 from .figure import FIGURE_SIZE, draw_figure
 
@@ -291,7 +292,7 @@ def run_demo(
     example = load_example()
     m = len(example.images) - 1  # observed views; the last one is held out
 
-    echo(f"seq-JEPA demo: model {os.fspath(model)!r} ({cfg.backbone}, z: D={cfg.encoder_dim}, z_AGG: E={cfg.token_dim}, "
+    echo(f"seq-JEPA demo: model {os.fspath(model)!r} ({backbone_label(cfg.backbone, cfg.backbone_kwargs)}, z: D={cfg.encoder_dim}, z_AGG: E={cfg.token_dim}, "
          f"{cfg.image_size} px, actions: {cfg.action_space if cfg.action_conditioned else 'none'})")
     echo(f"example: one {example.shape}, {m} observed views + 1 held-out target ({example.source})")
 

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._naming import backbone_label, format_parameters
 from .backbones import create_encoder
 from .config import SeqJEPAConfig
 from .checks import check_actions, check_finite, check_images, check_same_device
@@ -432,9 +433,31 @@ class SeqJEPA(nn.Module):
 
         return load_model(path_or_repo, model_class=cls, **kwargs)
 
+    def summary(self) -> str:
+        """One line: backbone, parameters, input size and action space.
+
+        ``print(model)`` starts with it. The parameters counted are those inference uses; an EMA target
+        encoder is counted apart.
+        """
+        c = self.config
+        inference = sum(p.numel() for n, p in self.named_parameters() if not n.startswith("target_encoder."))
+        text = f"SeqJEPA: {backbone_label(c.backbone, c.backbone_kwargs)} backbone, {format_parameters(inference)} parameters"
+        if self.target_encoder is not None:
+            text += f" (+ {format_parameters(sum(p.numel() for p in self.target_encoder.parameters()))} in the target encoder)"
+        text += f", input {c.in_channels}x{c.image_size}x{c.image_size}, "
+        if c.action_conditioned:
+            text += f"actions: {c.action_space} ({c.action_dim}-d)"
+        else:
+            text += f"no action conditioning ({c.action_space} space, {c.action_dim}-d)"
+        return text
+
+    def __repr__(self) -> str:
+        return self.summary() + "\n" + super().__repr__()
+
     def extra_repr(self) -> str:
         c = self.config
         return (
-            f"backbone={c.backbone}, D={c.encoder_dim}, E={c.token_dim}, A={c.action_dim}, "
-            f"layers={c.num_layers}, heads={c.num_heads}, target_encoder={self.has_target_encoder}"
+            f"backbone={backbone_label(c.backbone, c.backbone_kwargs)} (timm {c.backbone}), D={c.encoder_dim}, "
+            f"E={c.token_dim}, A={c.action_dim}, layers={c.num_layers}, heads={c.num_heads}, "
+            f"target_encoder={self.has_target_encoder}"
         )
