@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -109,3 +110,10 @@ def test_figure_script_draws_a_small_png(tmp_path):
     for png in (tmp_path / "token-layout.png", DOCS / "figures" / "token-layout.png"):
         data = png.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 100 * 1024, png
+
+
+@pytest.mark.slow
+def test_api_reference_renders_sphinx_roles_as_links(site):
+    html = (site / "api" / "index.html").read_text(encoding="utf-8")
+    assert re.search(r":(func|class|meth|mod|attr|exc):<code>", html) is None, "raw Sphinx roles left in the API page"
+    assert '<a href="#seqjepa.zoo.upload.push_to_hub"><code>seqjepa.zoo.upload.push_to_hub</code></a>' in html
