@@ -129,5 +129,23 @@ def test_the_floors_stage_pins_exactly_the_declared_floors():
         if line.strip() and not line.startswith("#"):
             name, _, version = line.partition("==")
             pins[name.strip().lower()] = version.strip()
-    untested = {"torch", "torchvision"}  # installed as the main stage installs them (the only builds here)
-    assert {k: v for k, v in floors.items() if k not in untested} == pins
+    assert floors == pins
+    assert {"torch", "torchvision"} <= set(pins)  # the floors stage installs the lowest torch too
+
+
+def test_torch_is_not_capped_below_the_newest_release():
+    """Installing seqjepa must not replace a user's newer torch: no upper bound on torch or torchvision."""
+    tomllib = pytest.importorskip("tomllib")
+    deps = {req.split(">=")[0].split("<")[0].strip(): req for req in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]}
+    assert "<" not in deps["torch"] and "<" not in deps["torchvision"], deps
+
+
+def test_ci_runs_exactly_the_readme_commands():
+    """.ci/run is the README's install-and-test commands, verbatim: what CI proves is what users type."""
+    readme = (REPO / "README.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in readme.split("```bash\n")[1:]]
+    readme_lines = {line.strip() for block in blocks for line in block.splitlines() if line.strip()}
+    ci = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()
+          if line.strip().startswith("python3 -m venv")]
+    assert len(ci) == 2 and all(line in readme_lines for line in ci), ci
+    assert any("--index-url https://download.pytorch.org/whl/cpu torch torchvision" in line for line in readme_lines)
