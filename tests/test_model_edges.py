@@ -232,3 +232,15 @@ def test_the_default_model_is_named_for_what_it_is():
     assert backbone_label("resnet18", {"channels": [128, 256, 512, 1024]}) == "wide ResNet-18 (widths 128/256/512/1024)"
     assert backbone_label("convnext_atto", {"drop_rate": 0.1}) == "convnext_atto (drop_rate=0.1)"
     assert [format_parameters(n) for n in (999, 8192, 11_689_512)] == ["999", "8.19 k", "11.7 M"]
+
+
+def test_cpu_autocast_inference_leaves_the_fast_path_setting_as_it_was():
+    """On a torch whose fused encoder path breaks under CPU autocast, the aggregator avoids it for one call only."""
+    torch.manual_seed(0)
+    model = SeqJEPA(small_config()).eval()
+    views, actions, _ = _inputs()
+    before = torch.backends.mha.get_fastpath_enabled()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        z_agg = model.invariant_embedding(views, actions[:, :-1])
+    assert torch.backends.mha.get_fastpath_enabled() == before
+    assert z_agg.dtype == torch.bfloat16 and torch.isfinite(z_agg.float()).all()

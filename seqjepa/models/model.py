@@ -112,9 +112,39 @@ class Aggregator(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """(B, M, E) observation tokens -> (B, E) z_AGG."""
         x = torch.cat([self.agg_token.expand(tokens.shape[0], -1, -1).to(tokens.dtype), tokens], dim=1)
+        if x.device.type == "cpu" and torch.is_autocast_cpu_enabled() and _cpu_autocast_breaks_fast_path():
+            # torch 2.5's fused inference path of TransformerEncoderLayer ignores CPU autocast and fails on
+            # bf16 tokens with fp32 weights; its regular path handles autocast, so take that one. The switch
+            # is process-wide, hence restored at once (only ever flipped on such a torch under CPU autocast).
+            mha = torch.backends.mha
+            previous = mha.get_fastpath_enabled()
+            mha.set_fastpath_enabled(False)
+            try:
+                return self._layers(x)
+            finally:
+                mha.set_fastpath_enabled(previous)
+        return self._layers(x)
+
+    def _layers(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
             x = layer(x)
         return self.norm(x[:, 0])
+
+
+_FAST_PATH_PROBE: dict[str, bool] = {}
+
+
+def _cpu_autocast_breaks_fast_path() -> bool:
+    """Whether this torch's TransformerEncoderLayer fails under CPU bf16 autocast (probed once, on a tiny layer)."""
+    if "broken" not in _FAST_PATH_PROBE:
+        layer = nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=8, batch_first=True).eval()
+        try:
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+                layer(torch.zeros(1, 2, 8, dtype=torch.bfloat16))
+            _FAST_PATH_PROBE["broken"] = False
+        except RuntimeError:
+            _FAST_PATH_PROBE["broken"] = True
+    return _FAST_PATH_PROBE["broken"]
 
 
 class Predictor(nn.Module):
