@@ -11,6 +11,7 @@ text from the cards at build time, and ``tests/docs`` checks the committed page 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -21,6 +22,19 @@ WEIGHTS_DIR = ROOT / "weights"
 PAGE = ROOT / "docs" / "model-zoo.md"
 
 _DASH = "—"
+
+
+def _stdlib_module(relative: str):
+    """A module of seqjepa that imports only the standard library, loaded by path (no torch import)."""
+    path = ROOT / relative
+    spec = importlib.util.spec_from_file_location(f"seqjepa_docs_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_naming = _stdlib_module("seqjepa/models/_naming.py")
+_glance = _stdlib_module("seqjepa/zoo/_glance.py")
 
 HEADER = """# Model zoo
 
@@ -33,11 +47,17 @@ name:
 import seqjepa
 
 print(seqjepa.list_models())
-model = seqjepa.load("NAME")         # downloads once (pinned revision, sha256-checked), then cached
+model = seqjepa.load("NAME")         # the shipped model, or a download on first use, then cached
 ```
 
-From the command line: `seqjepa list`, `seqjepa info NAME` (the whole card) and
-`seqjepa download NAME` (fetch into the cache, e.g. before going offline).
+{pinning}
+From the command line: `seqjepa list` (this table's numbers, the parameter count and what is cached),
+`seqjepa info NAME` (a summary; `--json` for the whole card) and `seqjepa download NAME` (fetch into
+the cache, e.g. before going offline).
+
+*top-1* is a linear probe on z_AGG (%) at the M_val views after `@`; *action R²* the relative action
+(rotation unless named) regressed from [z_0, z_1]; *(paper)* marks a reported number, *(untrained …)*
+the same metric for an untrained network of the same architecture, where the card measured it.
 
 *Reported* numbers are the paper's, with the source named on the card; *measured* numbers were
 produced by this package's evaluation (`seqjepa eval`) and say how.
@@ -95,7 +115,7 @@ def _pinned(card: Mapping[str, Any]) -> str:
     revision, sha = src.get("revision"), src.get("sha256")
     if revision and sha:
         return f"`{str(revision)[:10]}`"
-    return "not yet"
+    return "not yet (recorded on first download)"
 
 
 def _value(entry: Mapping[str, Any]) -> str:
@@ -128,14 +148,30 @@ def _metric_rows(entries: Any) -> list[str]:
     return rows
 
 
+def _pinning(cards: Sequence[Mapping[str, Any]]) -> str:
+    """What a load of these cards checks, as true of them: the *pinned* column in words."""
+    hub = [c for c in cards if _section(c, "source").get("kind") == "hub"]
+    unpinned = [str(c.get("name")) for c in hub if _pinned(c).startswith("not yet")]
+    text = ("Models inside the package are read from it and checked against the sha256 on their card. "
+            if any(_section(c, "source").get("kind") == "package" for c in cards) else "")
+    if len(unpinned) < len(hub):
+        text += ("A pinned Hub model is downloaded at the card's revision and checked against the card's sha256. ")
+    if unpinned:
+        names = ", ".join(f"`{n}`" for n in unpinned)
+        text += (f"Not pinned yet: {names}. The first load lists the Hub repository, takes the newest file matching "
+                 "the card's pattern, hashes it and records commit, file name and sha256 in the cache; later loads use "
+                 "that record and check the file against it. `seqjepa download NAME` prints the pin to put on the card. ")
+    return text.strip() + "\n\n" if text else ""
+
+
 def render(cards: Sequence[Mapping[str, Any]]) -> str:
     """The model-zoo page for ``cards`` (deterministic: same cards, same bytes)."""
-    lines = [HEADER]
+    lines = [HEADER.replace("{pinning}\n", _pinning(cards))]
     if not cards:
         lines.append("No models are registered yet: `weights/` holds no cards.\n")
         return "\n".join(lines)
-    lines.append("| name | backbone | input | actions | M_tr | trained on | weights | pinned |")
-    lines.append("|---|---|---|---|---|---|---|---|")
+    lines.append("| name | backbone | input | actions | M_tr | top-1 z_AGG @M_val | action R² | trained on | weights | pinned |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
     for card in cards:
         model, training = _section(card, "model"), _section(card, "training")
         size = model.get("image_size")
@@ -144,10 +180,12 @@ def render(cards: Sequence[Mapping[str, Any]]) -> str:
             actions = f"{actions} ({model['action_dim']}-d)"
         if model.get("action_conditioned") is False:
             actions = "none (no action conditioning)"
+        backbone = _naming.backbone_label(model["backbone"], model.get("backbone_kwargs")) if model.get("backbone") else None
         lines.append(
-            f"| `{_cell(card.get('name'))}` | {_cell(model.get('backbone'))} | "
+            f"| `{_cell(card.get('name'))}` | {_cell(backbone)} | "
             f"{_cell(f'{size} px' if size else None)} | {_cell(actions)} | "
-            f"{_cell(training.get('train_seq_len', model.get('train_seq_len')))} | {_cell(training.get('dataset'))} | "
+            f"{_cell(training.get('train_seq_len', model.get('train_seq_len')))} | {_cell(_glance.headline_top1(card))} | "
+            f"{_cell(_glance.headline_r2(card))} | {_cell(training.get('dataset'))} | "
             f"{_source(card)} | {_pinned(card)} |"
         )
     lines.append("")

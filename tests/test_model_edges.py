@@ -227,5 +227,34 @@ def test_push_to_hub_hands_the_model_and_its_options_to_the_uploader(model, monk
 
 
 def test_repr_names_the_architecture(model):
-    text = repr(model).splitlines()[1]
-    assert "backbone=resnet18, D=32, E=40, A=4, layers=1, heads=4, target_encoder=True" in text
+    first, _, text = repr(model).splitlines()[:3]
+    assert "backbone=narrow ResNet-10 (widths 8/16/16/32) (timm resnet18), D=32, E=40, A=4, layers=1, heads=4, target_encoder=True" in text
+    inference = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("target_encoder."))
+    assert first == (f"SeqJEPA: narrow ResNet-10 (widths 8/16/16/32) backbone, {inference / 1000:.3g} k parameters "
+                     f"(+ {sum(p.numel() for p in model.target_encoder.parameters()) / 1000:.3g} k in the target encoder), "
+                     "input 3x16x16, actions: rotation (4-d)")
+    assert first == model.summary() and str(model).startswith(first + "\nSeqJEPA(")
+
+
+def test_the_default_model_is_named_for_what_it_is():
+    """It is built by timm's resnet18 constructor, but with one block per stage and a quarter of the widths."""
+    from seqjepa.models._naming import backbone_label, format_parameters
+
+    line = seqjepa.load().summary()
+    assert line == "SeqJEPA: narrow ResNet-10 (widths 16/32/64/128) backbone, 1.02 M parameters, input 3x32x32, actions: rotation (4-d)"
+    assert backbone_label("resnet18") == "ResNet-18" and backbone_label("resnet50", {"layers": [3, 4, 6, 3]}) == "ResNet-50"
+    assert backbone_label("resnet18", {"channels": [128, 256, 512, 1024]}) == "wide ResNet-18 (widths 128/256/512/1024)"
+    assert backbone_label("convnext_atto", {"drop_rate": 0.1}) == "convnext_atto (drop_rate=0.1)"
+    assert [format_parameters(n) for n in (999, 8192, 11_689_512)] == ["999", "8.19 k", "11.7 M"]
+
+
+def test_cpu_autocast_inference_leaves_the_fast_path_setting_as_it_was():
+    """On a torch whose fused encoder path breaks under CPU autocast, the aggregator avoids it for one call only."""
+    torch.manual_seed(0)
+    model = SeqJEPA(small_config()).eval()
+    views, actions, _ = _inputs()
+    before = torch.backends.mha.get_fastpath_enabled()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        z_agg = model.invariant_embedding(views, actions[:, :-1])
+    assert torch.backends.mha.get_fastpath_enabled() == before
+    assert z_agg.dtype == torch.bfloat16 and torch.isfinite(z_agg.float()).all()

@@ -45,6 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compare", metavar="MODEL", help="world-model: a second model reported beside the first (e.g. the no-action arm)")
     p.add_argument("--world-views", type=positive_int, default=3, help="world-model: observed views per query (default 3)")
     p.add_argument("--candidates", type=positive_int, default=8, help="world-model: retrieval candidates and rollout horizon (default 8)")
+    from ._eval_console import QUICK
+
+    p.add_argument("--quick", action="store_true",
+                   help="a first look in minutes, not a measurement: " + ", ".join(
+                       f"--{k.replace('_', '-')} {v}" for k, v in QUICK.items()) + " (an option set to another value than its default wins)")
     p.set_defaults(func=run_eval)
 
     r = sub.add_parser("eval-report", help="combine several eval reports into an M_tr x M_val top-1 heatmap")
@@ -116,13 +121,30 @@ def _import_callable(spec: str):
     return fn
 
 
-def run_eval(args: argparse.Namespace) -> int:
-    from ..eval import EvalOptions, ProbeSettings, run_protocol, write_report
+_EVAL_DEFAULTS = {"epochs": 100, "max_views": 8, "max_train": None, "max_val": None, "bootstrap": 200, "mlp_width": None}
 
+
+def run_eval(args: argparse.Namespace) -> int:
+    import importlib.util
+    import logging
+    import time
+
+    from ..eval import EvalOptions, ProbeSettings, run_protocol, write_report
+    from ._eval_console import apply_quick, format_elapsed, summary_table
+
+    start = time.perf_counter()
+    log = logging.getLogger("seqjepa.eval")
     if args.protocol == "world-model":
         return run_world_model_eval(args)
     device = _device(args.device)
     _output_dir(args.out)
+    if getattr(args, "quick", False):
+        changed = apply_quick(args, _EVAL_DEFAULTS)
+        log.info("--quick: %s (a first look, not a measurement)",
+                 ", ".join(f"{k.replace('_', '-')}={v}" for k, v in changed.items()) or "nothing left to change")
+    if importlib.util.find_spec("matplotlib") is None:
+        log.warning("matplotlib is not installed: this evaluation writes report.json and report.md without the plots "
+                    "(pip install 'seqjepa[plots]' for them)")
     options = EvalOptions(
         max_views=args.max_views,
         probe=ProbeSettings(epochs=args.epochs, batch_size=args.probe_batch_size, lr=args.lr, weight_decay=args.weight_decay,
@@ -147,7 +169,11 @@ def run_eval(args: argparse.Namespace) -> int:
     results = run_protocol(model, args.protocol, data_root=args.data_root, ood_root=args.ood_root, options=options,
                            cache_dir=cache_dir, dataset_factory=factory, model_name=name)
     paths = write_report(results, args.out)
+    table = summary_table(results)
+    if table:
+        print("\n".join(table))
     print(f"wrote {paths['json']}, {paths['markdown']}" + "".join(f", {p}" for p in paths["plots"]))
+    print(f"done in {format_elapsed(time.perf_counter() - start)}")
     return 0
 
 

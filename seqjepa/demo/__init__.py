@@ -3,7 +3,7 @@
 What it shows, with any rotation model (the default is :data:`seqjepa.DEFAULT_MODEL`):
 
 1. the example: one object seen from 4 views (``seqjepa/assets``, written by
-   ``examples/assets/make_assets.py``); the first 3 are observed, the last is held out;
+   ``tools/make_demo_assets.py``); the first 3 are observed, the last is held out;
 2. the relative rotations between the views (:func:`seqjepa.get_action_space`);
 3. the equivariant embeddings ``z`` of the observed views and the invariant ``z_AGG`` of the sequence;
 4. the prediction of the held-out view's embedding from ``z_AGG`` and the true action, its cosine

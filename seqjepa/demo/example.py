@@ -55,7 +55,7 @@ def load_example(directory: Optional[PathLike] = None) -> Example:
     if not path.is_file():
         raise FileNotFoundError(
             f"example: {path} is missing; the package's demo assets were not installed "
-            "(reinstall seqjepa, or regenerate them with examples/assets/make_assets.py)"
+            "(reinstall seqjepa, or regenerate them with tools/make_demo_assets.py)"
         )
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))

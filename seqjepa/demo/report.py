@@ -11,6 +11,7 @@ import torch
 from .compute import PredictionScores, SequenceEmbeddings
 from .example import Example
 from .model import rotation_angle_deg
+from ..models._naming import backbone_label
 
 __all__ = ["header", "sequence", "prediction", "nearest", "footer"]
 
@@ -25,7 +26,7 @@ def _vec(t: torch.Tensor, k: int = 6) -> str:
 def header(echo: Echo, name: str, cfg, example: Example) -> None:
     """The model (its sizes and action space) and the example."""
     actions = cfg.action_space if cfg.action_conditioned else "none"
-    echo(f"seq-JEPA demo: model {name!r} ({cfg.backbone}, z: D={cfg.encoder_dim}, z_AGG: E={cfg.token_dim}, "
+    echo(f"seq-JEPA demo: model {name!r} ({backbone_label(cfg.backbone, cfg.backbone_kwargs)}, z: D={cfg.encoder_dim}, z_AGG: E={cfg.token_dim}, "
          f"{cfg.image_size} px, actions: {actions})")
     echo(f"example: one {example.shape}, {len(example.images) - 1} observed views + 1 held-out target ({example.source})")
 

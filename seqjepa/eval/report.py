@@ -201,6 +201,10 @@ def _plot_top1(plt, results: Mapping[str, Any], ref: Mapping[str, Any], path: Pa
     if ref.get("top1_zagg"):
         rx, ry, rerr = _curve(ref["top1_zagg"], (ref.get("spread") or {}).get("top1_zagg"))
         ax.errorbar(rx, ry, yerr=rerr, fmt="s--", capsize=3, alpha=0.7, label=f"{ref.get('kind')} (z_AGG)")
+    floor = (ref.get("floor") or {}).get("top1_zagg") if isinstance(ref.get("floor"), Mapping) else None
+    if floor:  # the untrained network's curve, as report.md gives it beside the reference
+        fx, fy, ferr = _curve(floor, (ref.get("floor_spread") or {}).get("top1_zagg"))
+        ax.errorbar(fx, fy, yerr=ferr, fmt="x:", color="gray", capsize=3, alpha=0.8, label="untrained floor (z_AGG)")
     if results.get("top1_z") is not None:
         z, z_sd = results["top1_z"], spread.get("top1_z")
         ax.axhline(z, color="gray", ls=":", label="ours (z, one view)")
@@ -236,6 +240,12 @@ def _plot_r2(plt, results: Mapping[str, Any], ref: Mapping[str, Any], path: Path
                         yerr=[p[2] if p[2] is not None else 0.0 for p in ref_pts], fmt="D", color="crimson", capsize=3,
                         markersize=5, label=None if ref_labelled else str(ref.get("kind")))
             ref_labelled = True
+        floor_pts = [(x, _dig(ref.get("floor"), key, n)) for x, n in zip(xs, names)]
+        floor_pts = [(x, v) for x, v in floor_pts if v is not None]
+        if floor_pts:  # the untrained network's R², as report.md gives it beside the reference
+            ax.plot([p[0] for p in floor_pts], [p[1] for p in floor_pts], "x", color="black", markersize=7,
+                    label="untrained floor" if key == "r2" else None)
+            lows += [p[1] for p in floor_pts]
     ax.set_xticks(range(len(names)), names, rotation=20, ha="right", fontsize=8)
     ax.axhline(0.0, color="gray", lw=0.8)
     # R² <= 1, but a poor probe on few val sequences can reach -1e6: clip the view, not the numbers

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._naming import backbone_label, format_parameters
 from .backbones import create_encoder
 from .config import SeqJEPAConfig
 from .checks import check_actions, check_finite, check_images, check_same_device
@@ -113,9 +114,39 @@ class Aggregator(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """(B, M, E) observation tokens -> (B, E) z_AGG."""
         x = torch.cat([self.agg_token.expand(tokens.shape[0], -1, -1).to(tokens.dtype), tokens], dim=1)
+        if x.device.type == "cpu" and torch.is_autocast_cpu_enabled() and _cpu_autocast_breaks_fast_path():
+            # torch 2.5's fused inference path of TransformerEncoderLayer ignores CPU autocast and fails on
+            # bf16 tokens with fp32 weights; its regular path handles autocast, so take that one. The switch
+            # is process-wide, hence restored at once (only ever flipped on such a torch under CPU autocast).
+            mha = torch.backends.mha
+            previous = mha.get_fastpath_enabled()
+            mha.set_fastpath_enabled(False)
+            try:
+                return self._layers(x)
+            finally:
+                mha.set_fastpath_enabled(previous)
+        return self._layers(x)
+
+    def _layers(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
             x = layer(x)
         return self.norm(x[:, 0])
+
+
+_FAST_PATH_PROBE: dict[str, bool] = {}
+
+
+def _cpu_autocast_breaks_fast_path() -> bool:
+    """Whether this torch's TransformerEncoderLayer fails under CPU bf16 autocast (probed once, on a tiny layer)."""
+    if "broken" not in _FAST_PATH_PROBE:
+        layer = nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=8, batch_first=True).eval()
+        try:
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+                layer(torch.zeros(1, 2, 8, dtype=torch.bfloat16))
+            _FAST_PATH_PROBE["broken"] = False
+        except RuntimeError:
+            _FAST_PATH_PROBE["broken"] = True
+    return _FAST_PATH_PROBE["broken"]
 
 
 class Predictor(nn.Module):
@@ -457,9 +488,31 @@ class SeqJEPA(nn.Module):
 
         return load_model(path_or_repo, model_class=cls, **kwargs)
 
+    def summary(self) -> str:
+        """One line: backbone, parameters, input size and action space.
+
+        ``print(model)`` starts with it. The parameters counted are those inference uses; an EMA target
+        encoder is counted apart.
+        """
+        c = self.config
+        inference = sum(p.numel() for n, p in self.named_parameters() if not n.startswith("target_encoder."))
+        text = f"SeqJEPA: {backbone_label(c.backbone, c.backbone_kwargs)} backbone, {format_parameters(inference)} parameters"
+        if self.target_encoder is not None:
+            text += f" (+ {format_parameters(sum(p.numel() for p in self.target_encoder.parameters()))} in the target encoder)"
+        text += f", input {c.in_channels}x{c.image_size}x{c.image_size}, "
+        if c.action_conditioned:
+            text += f"actions: {c.action_space} ({c.action_dim}-d)"
+        else:
+            text += f"no action conditioning ({c.action_space} space, {c.action_dim}-d)"
+        return text
+
+    def __repr__(self) -> str:
+        return self.summary() + "\n" + super().__repr__()
+
     def extra_repr(self) -> str:
         c = self.config
         return (
-            f"backbone={c.backbone}, D={c.encoder_dim}, E={c.token_dim}, A={c.action_dim}, "
-            f"layers={c.num_layers}, heads={c.num_heads}, target_encoder={self.has_target_encoder}"
+            f"backbone={backbone_label(c.backbone, c.backbone_kwargs)} (timm {c.backbone}), D={c.encoder_dim}, "
+            f"E={c.token_dim}, A={c.action_dim}, layers={c.num_layers}, heads={c.num_heads}, "
+            f"target_encoder={self.has_target_encoder}"
         )

@@ -15,6 +15,7 @@ from typing import Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 from torch import nn
+from ..utils.log import progress
 
 __all__ = [
     "ProbeSettings",
@@ -119,7 +120,7 @@ def train_probe(
     loss_fn = nn.CrossEntropyLoss() if task == "classification" else nn.MSELoss()
     gen = torch.Generator().manual_seed(settings.seed)
     fixed = None if callable(data) else _check_pair(data, task)
-    for epoch in range(settings.epochs):
+    for epoch in progress(range(settings.epochs), desc=f"{task} probe ({type(head).__name__})", unit="epoch"):
         x, y = fixed if fixed is not None else _check_pair(data(epoch), task)
         x, y = x.to(device), y.to(device)
         order = torch.randperm(x.shape[0], generator=gen).to(device)

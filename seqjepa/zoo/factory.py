@@ -51,7 +51,7 @@ def load(
         dtype: floating-point dtype of the parameters (default: as stored).
 
     Returns:
-        A :class:`~seqjepa.SeqJEPA` in eval mode.
+        SeqJEPA: the model, in eval mode, with its preprocessing attached (``model.transform``).
 
     Raises:
         UnknownModelError: the name is not in the registry (the message suggests close names).

@@ -112,3 +112,23 @@ def test_runner_strict_fails_on_missed_target(tmp_path, capsys):
     )
     assert cli_main(["bench", "--dir", str(tmp_path)]) == 0
     assert cli_main(["bench", "--dir", str(tmp_path), "--strict"]) == 1
+
+
+def test_an_installed_wheel_says_where_the_benchmarks_come_from(tmp_path, monkeypatch, capsys):
+    """A wheel has no benchmarks/ beside the package: one line that names the sdist and --dir, no traceback."""
+    import seqjepa.cli.bench as bench
+
+    site = tmp_path / "site-packages" / "seqjepa" / "cli"
+    site.mkdir(parents=True)
+    monkeypatch.setattr(bench, "__file__", str(site / "bench.py"))
+    monkeypatch.chdir(tmp_path)
+    assert bench.default_directory() is None
+    assert cli_main(["bench", "--list"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "source checkout or the sdist" in err and "--dir" in err and "pip download" in err
+    # run from inside an unpacked sdist, ./benchmarks is found
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "bench_one.py").write_text("print('SUMMARY one: value=1.0 s (target <= 2.0 s) PASS [x]')\n")
+    assert bench.default_directory() == tmp_path / "benchmarks"
+    assert cli_main(["bench", "--list"]) == 0
+    assert capsys.readouterr().out.startswith("one\t")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -75,8 +76,20 @@ def test_model_zoo_table_from_cards(tmp_path):
     page = gen.render(gen.load_cards(tmp_path))
     rows = [line for line in page.splitlines() if line.startswith("| `")]
     assert [r.split("`")[1] for r in rows] == ["aaa-package", "resnet18-demo"]  # sorted by name
-    assert "| resnet18 | 128 px | rotation (4-d) | 3 | 3DIEBench | [org/repo](https://huggingface.co/org/repo) | `aaaaaaaaaa` |" in rows[1]
+    assert ("| ResNet-18 | 128 px | rotation (4-d) | 3 | — | — | 3DIEBench | [org/repo](https://huggingface.co/org/repo) | "
+            "`aaaaaaaaaa` |") in rows[1]
     assert "A demo \\| card" in page and "| top1 | 87.41 | M_val=5 | Table 1 |" in page
+    # the pinning paragraph says what is true of these cards: one package model, one pinned Hub model
+    assert "checked against the sha256 on their card" in page and "A pinned Hub model" in page and "Not pinned yet" not in page
+    card["reported"] = [{"metric": "top1_linear_zagg", "value": 87.41, "setting": "M_val=5", "source": "Table 1"},
+                        {"metric": "relative_rotation_r2", "value": 0.71, "setting": "MLP", "source": "Table 1"}]
+    card["model"]["backbone_kwargs"] = {"layers": [1, 1, 1, 1], "channels": [16, 32, 64, 128]}
+    card["source"]["revision"] = None
+    (tmp_path / "resnet18-demo.json").write_text(json.dumps(card))
+    page = gen.render(gen.load_cards(tmp_path))
+    row = [line for line in page.splitlines() if line.startswith("| `resnet18-demo")][0]
+    assert "| narrow ResNet-10 (widths 16/32/64/128) |" in row and "| 87.41 @5 (paper) | 0.71 (paper) |" in row
+    assert "| not yet (recorded on first download) |" in row and "Not pinned yet: `resnet18-demo`" in page
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(ValueError, match="broken.json"):
         gen.load_cards(tmp_path)
@@ -97,3 +110,14 @@ def test_figure_script_draws_a_small_png(tmp_path):
     for png in (tmp_path / "token-layout.png", DOCS / "figures" / "token-layout.png"):
         data = png.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 100 * 1024, png
+
+
+@pytest.mark.slow
+def test_api_reference_renders_sphinx_roles_as_links(site):
+    html = (site / "api" / "index.html").read_text(encoding="utf-8")
+    assert re.search(r":(func|class|meth|mod|attr|exc):<code>", html) is None, "raw Sphinx roles left in the API page"
+    assert '<a href="#seqjepa.zoo.upload.push_to_hub"><code>seqjepa.zoo.upload.push_to_hub</code></a>' in html
+    # load's Returns: the type is SeqJEPA, not the first word of the sentence
+    section = html[html.index('id="seqjepa.zoo.factory.load"'):][:20000]
+    returns = section[section.index("Returns:"):][:1500]
+    assert "SeqJEPA" in returns and "the model, in eval mode" in returns and "<code>A</code>" not in returns

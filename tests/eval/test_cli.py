@@ -100,3 +100,40 @@ def test_without_matplotlib_the_report_is_written_without_figures(tmp_path, monk
         paths = write_report(results, tmp_path / "r")
     assert paths["plots"] == [] and _json.loads((tmp_path / "r" / "report.json").read_text())["top1_z"] == 40.0
     assert any("seqjepa[plots]" in r.getMessage() for r in caplog.records)
+
+
+def test_cli_eval_prints_a_rounded_table_and_the_time(tmp_path, capsys):
+    assert _eval(_model_dir(tmp_path, "m"), tmp_path / "out", tmp_path / "cache") == 0
+    out = capsys.readouterr().out
+    assert "{'" not in out and "R² {" not in out  # no raw dicts
+    lines = out.splitlines()
+    assert lines[0].split() == ["metric", "ours", "none"]
+    top1 = next(line for line in lines if line.startswith("top-1 z_AGG (%), M_val=2"))
+    assert __import__("re").search(r"\d+\.\d ± \d+\.\d\s+—$", top1)  # one decimal, ± spread, no reference
+    assert any(line.startswith("R² rotation") for line in lines)
+    assert __import__("re").search(r"^done in \d+ s$", lines[-1])
+
+
+def test_cli_eval_quick_preset_and_missing_matplotlib(tmp_path, capsys, caplog, monkeypatch):
+    import importlib.util
+    import logging
+
+    import seqjepa.eval as ev
+    from seqjepa.cli._eval_console import QUICK
+
+    seen = {}
+    monkeypatch.setattr(ev, "run_protocol", lambda model, protocol, options, **kw: seen.setdefault("o", options) and {})
+    monkeypatch.setattr(ev, "write_report", lambda results, out: {"json": "j", "markdown": "m", "plots": []})
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real_find_spec(name, *a))
+    with caplog.at_level(logging.INFO, logger="seqjepa"):
+        assert main(["eval", "--model", str(_model_dir(tmp_path, "m")), "--protocol", "3diebench-rot", "--out",
+                     str(tmp_path / "o"), "--dataset", "tests.eval.conftest:cli_factory", "--device", "cpu",
+                     "--quick", "--epochs", "3"]) == 0
+    options = seen["o"]
+    assert options.probe.epochs == 3  # given on the command line: it wins over the preset
+    assert (options.max_views, options.max_train, options.max_val, options.bootstrap, options.mlp_width) == (
+        QUICK["max_views"], QUICK["max_train"], QUICK["max_val"], QUICK["bootstrap"], QUICK["mlp_width"])
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("--quick: ") for m in messages)
+    assert any("matplotlib is not installed" in m for m in messages)

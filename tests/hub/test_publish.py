@@ -90,10 +90,27 @@ def test_cli_list_and_info(zoo, capsys):
     assert "resnet18-3diebench " in out and "toy-official" in out
     assert main(["info", "toy_official", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["name"] == "toy-official"
-    assert main(["info", "resnet18-stl10-pls"]) == 0
+    assert main(["info", "resnet18-stl10-pls", "--all"]) == 0
     assert "source.file_pattern" in capsys.readouterr().out
     assert main(["info", "toy-oficial"]) == 2
     assert "did you mean 'toy-official'" in capsys.readouterr().err
+
+
+def test_cli_list_is_a_table_that_knows_what_is_cached(zoo, capsys):
+    assert main(["list"]) == 0
+    header, rule, *rows = capsys.readouterr().out.splitlines()
+    assert header.split("  ")[0] == "name" and "parameters" in header and "cached" in header and set(rule) <= {"-", " "}
+    by_name = {line.split()[0]: line for line in rows if line and not line.startswith("top-1")}
+    assert by_name["toy-official"].rstrip().endswith("no") and by_name["toy-package"].rstrip().endswith("in package")
+    assert main(["download", "toy-official"]) == 0
+    capsys.readouterr()
+    assert main(["list", "--json"]) == 0
+    listed = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert listed["toy-official"]["cached"] == "yes" and listed["toy-official"]["weights"].endswith(("kB", "MB"))
+    assert listed["toy-official"]["parameter_count"] == sum(p.numel() for p in zoo.official_model.parameters()
+                                                            if p is not None) - sum(
+        p.numel() for p in zoo.official_model.target_encoder.parameters())
+    assert listed["toy-pinned"]["cached"] == "no"
 
 
 def test_torch_hub_local(zoo, monkeypatch):

@@ -1,11 +1,12 @@
-"""Regenerate the demo's example views: ``python examples/assets/make_assets.py``.
+"""Regenerate the demo's example views: ``python tools/make_demo_assets.py``.
 
 Writes ``view_<i>.jpg`` (128 px RGB JPEG) and ``example.json`` (the shape, the mesh seed and the
-7-d 3DIEBench latent of every view) next to this script. The object is drawn with
+7-d 3DIEBench latent of every view) into ``examples/assets/``. The object is drawn with
 :mod:`seqjepa.data.synthetic` from its own seed stream, so it is not an object of any toy dataset
 that ``make_toy_3diebench`` writes (those draw from ``default_rng([seed, n])``).
 
-``seqjepa demo`` reads these files from the installed package (pyproject.toml packages this folder as ``seqjepa/assets``).
+``seqjepa demo`` reads these files from the installed package (pyproject.toml packages that folder as ``seqjepa/assets``;
+this script lives outside it so that the wheel carries the data, not the generator).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent))  # run from a checkout without installing
+ROOT = Path(__file__).resolve().parent.parent
+HERE = ROOT / "examples" / "assets"
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from seqjepa.data.synthetic import SHAPE_CLASSES, make_mesh, render_view, sample_latents  # noqa: E402
 from seqjepa.utils.files import atomic_write_bytes, atomic_write_text  # noqa: E402
@@ -68,7 +70,7 @@ def main() -> None:
             "rot_x (rad)", "rot_y (rad)", "rot_z (rad)", "floor_hue", "light_theta (rad)", "light_phi (rad)", "light_hue",
         ],
         "rotation_convention": "extrinsic xyz Euler angles, R = Rz Ry Rx",
-        "generator": "examples/assets/make_assets.py",
+        "generator": "tools/make_demo_assets.py",
         "views": views,
     }
     atomic_write_text(HERE / "example.json", json.dumps(document, indent=1) + "\n")
