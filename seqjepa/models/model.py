@@ -114,7 +114,7 @@ class Aggregator(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """(B, M, E) observation tokens -> (B, E) z_AGG."""
         x = torch.cat([self.agg_token.expand(tokens.shape[0], -1, -1).to(tokens.dtype), tokens], dim=1)
-        if x.device.type == "cpu" and torch.is_autocast_cpu_enabled() and _cpu_autocast_breaks_fast_path():
+        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and _cpu_autocast_breaks_fast_path():
             # torch 2.5's fused inference path of TransformerEncoderLayer ignores CPU autocast and fails on
             # bf16 tokens with fp32 weights; its regular path handles autocast, so take that one. The switch
             # is process-wide, hence restored at once (only ever flipped on such a torch under CPU autocast).
