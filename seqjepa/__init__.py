@@ -27,6 +27,7 @@ from .models.actions import get_action_space, list_action_spaces
 from .models.config import SeqJEPAConfig
 from .models.model import SeqJEPA, SeqJEPAOutput, SeqJEPATrainOutput
 from .features import extract, read_features
+from .train.finetune import load_finetuned
 from .version import __version__
 from .zoo.factory import DEFAULT_MODEL, convert_official, create_model, download, load, load_official
 from .zoo.registry import ModelCard, get_pretrained_cfg, list_models, list_pretrained
@@ -49,6 +50,7 @@ __all__ = [
     "create_model",
     "extract",
     "read_features",
+    "load_finetuned",
     "convert_official",
     "load_official",
     "get_action_space",

@@ -64,17 +64,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--out", required=True, help="directory for the fine-tuned model (config.json + model.safetensors)")
     f.add_argument("--on", choices=("invariant", "equivariant", "both"), default=None,
                    help="features to classify (imagefolder: equivariant only; 3diebench default: invariant)")
-    f.add_argument("--num-views", type=positive_int, default=3, help="3diebench: views per sequence")
-    f.add_argument("--epochs", type=positive_int, default=10)
-    f.add_argument("--batch-size", type=positive_int, default=64)
-    f.add_argument("--backbone-lr", type=non_negative_float, default=1e-4)
-    f.add_argument("--head-lr", type=non_negative_float, default=1e-3)
-    f.add_argument("--weight-decay", type=non_negative_float, default=0.0)
-    f.add_argument("--freeze-encoder", action="store_true")
-    f.add_argument("--freeze-aggregator", action="store_true")
-    f.add_argument("--max-train", type=positive_int, help="use only the first N training items")
-    f.add_argument("--device", default="auto")
-    f.add_argument("--seed", type=non_negative_int, default=0)
+    f.add_argument("--num-views", type=positive_int, default=3, help="3diebench: views per sequence (default 3)")
+    f.add_argument("--epochs", type=positive_int, default=10, help="passes over the training items (default 10)")
+    f.add_argument("--batch-size", type=positive_int, default=64, help="items per step (default 64)")
+    f.add_argument("--backbone-lr", type=non_negative_float, default=1e-4,
+                   help="AdamW learning rate of the pretrained encoder and aggregator (default 1e-4)")
+    f.add_argument("--head-lr", type=non_negative_float, default=1e-3, help="AdamW learning rate of the new head (default 1e-3)")
+    f.add_argument("--weight-decay", type=non_negative_float, default=0.0, help="AdamW weight decay (default 0)")
+    f.add_argument("--freeze-encoder", action="store_true", help="keep the encoder's weights and BatchNorm statistics fixed")
+    f.add_argument("--freeze-aggregator", action="store_true", help="keep the aggregator fixed (invariant features)")
+    f.add_argument("--max-train", type=positive_int,
+                   help="train on a seeded (--seed), class-stratified subset of N training items (default: all)")
+    f.add_argument("--device", default="auto", help="cpu, cuda, cuda:1... (default: cuda when available)")
+    f.add_argument("--seed", type=non_negative_int, default=0, help="seed of the head's initialization, the order and the subset (default 0)")
     f.set_defaults(func=run_finetune)
 
 
@@ -214,7 +216,7 @@ def run_finetune(args: argparse.Namespace) -> int:
         train_set, val_set = ThreeDIEBench(args.data, split="train", **kw), ThreeDIEBench(args.data, split="val", **kw)
         num_classes = int(train_set.num_classes)
     if args.max_train:
-        train_set = torch.utils.data.Subset(train_set, range(min(args.max_train, len(train_set))))
+        train_set = _training_subset(train_set, args.max_train, args.seed)
     clf = Classifier(model, num_classes, on, freeze_encoder=args.freeze_encoder, freeze_aggregator=args.freeze_aggregator).to(device)
     optimizer = torch.optim.AdamW(clf.param_groups(args.backbone_lr, args.head_lr, args.weight_decay))
     loader = torch.utils.data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
@@ -226,8 +228,31 @@ def run_finetune(args: argparse.Namespace) -> int:
             msg += f", val top-1 {acc:.2f}%"
         print(msg)
     clf.save_pretrained(args.out)
-    print(f"saved the fine-tuned classifier to {args.out}")
+    print(f"saved the fine-tuned classifier to {args.out}; reload it with seqjepa.load_finetuned({os.fspath(args.out)!r})")
     return 0
+
+
+def _training_subset(train_set, size: int, seed: int):
+    """--max-train: a seeded, class-stratified subset, and a line saying what it holds."""
+    import logging
+    from collections import Counter
+
+    import torch
+
+    from ..train.finetune import stratified_subset
+
+    labels = getattr(train_set, "targets", None)
+    if labels is None:
+        labels = train_set.labels
+    if size >= len(labels):
+        logging.getLogger("seqjepa.train").info("--max-train %d: the training split has only %d items; all are used", size, len(labels))
+        return train_set
+    indices = stratified_subset(labels, size, seed)
+    counts = Counter(int(labels[i]) for i in indices)
+    logging.getLogger("seqjepa.train").info(
+        "--max-train %d: a class-stratified subset (seed %d) of %d training items, %d to %d per class over %d classes",
+        size, seed, len(labels), min(counts.values()), max(counts.values()), len(counts))
+    return torch.utils.data.Subset(train_set, indices)
 
 
 def _image_folders(root: Path, model):

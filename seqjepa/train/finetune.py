@@ -34,7 +34,10 @@ from ..models.model import SeqJEPA
 from ..version import __version__
 from ..utils.log import progress
 
-__all__ = ["Classifier", "PoseRegressor", "load_finetuned", "fit_classifier", "evaluate_classifier", "FINETUNE_FORMAT"]
+__all__ = [
+    "Classifier", "PoseRegressor", "load_finetuned", "fit_classifier", "evaluate_classifier", "stratified_subset",
+    "FINETUNE_FORMAT",
+]
 
 FINETUNE_FORMAT = 1
 PathLike = Union[str, "os.PathLike[str]"]
@@ -268,6 +271,36 @@ def load_finetuned(directory: PathLike, *, device: Union[str, torch.device] = "c
         raise ConfigError(f"{config_path}: finetune.kind {kind!r} is not 'classifier' or 'pose_regressor'")
     load_state_dict_strict(model, state, source=str(weights_path))
     return model.to(device).eval()
+
+
+def stratified_subset(labels: Sequence[int], size: int, seed: int = 0) -> list[int]:
+    """A seeded subset of ``size`` indices that keeps every class's share of ``labels``.
+
+    Each class gets ``size * its share`` items rounded down, the items left over go to the classes with the
+    largest remainders (ties to the smaller label), and each class's items are drawn at random with ``seed``.
+    Taking the first ``size`` items instead would, in class-sorted data, keep only the first classes.
+    Returns the indices in ascending order; all of them when ``size`` is at least ``len(labels)``.
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"size: expected a positive integer, got {size!r}")
+    labels = [int(v) for v in labels]
+    if size >= len(labels):
+        return list(range(len(labels)))
+    by_class: dict[int, list[int]] = {}
+    for index, label in enumerate(labels):
+        by_class.setdefault(label, []).append(index)
+    exact = {c: size * len(ix) / len(labels) for c, ix in by_class.items()}
+    counts = {c: int(v) for c, v in exact.items()}
+    leftover = size - sum(counts.values())
+    for c in sorted(by_class, key=lambda c: (-(exact[c] - counts[c]), c))[:leftover]:
+        counts[c] += 1
+    gen = torch.Generator().manual_seed(int(seed))
+    chosen: list[int] = []
+    for c in sorted(by_class):
+        members = by_class[c]
+        order = torch.randperm(len(members), generator=gen)[: counts[c]].tolist()
+        chosen.extend(members[i] for i in order)
+    return sorted(chosen)
 
 
 def trainable_parameters(module: nn.Module) -> Iterable[nn.Parameter]:

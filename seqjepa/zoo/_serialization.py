@@ -118,6 +118,13 @@ def read_config_file(path: PathLike) -> tuple[SeqJEPAConfig, dict[str, Any]]:
         raise ConfigError(f"{os.fspath(path)} is not valid JSON: {type(exc).__name__}: {str(exc)[:200]}") from None
     if not isinstance(document, dict) or not isinstance(document.get("model"), dict):
         raise ConfigError(f"{os.fspath(path)}: expected a JSON object with a 'model' section (a seqjepa config.json)")
+    if isinstance(document.get("finetune"), dict):
+        # its weights hold a head and the backbone under another prefix: loading them as a SeqJEPA cannot work
+        kind = str(document["finetune"].get("kind"))[:40]
+        raise ConfigError(
+            f"{os.fspath(path)} belongs to a fine-tuned model ({kind}), not a pretrained seq-JEPA: load its directory "
+            f"with seqjepa.load_finetuned({os.fspath(Path(path).parent)!r})"
+        )
     # write_model_directory writes every field: a missing one would silently take a default (e.g. another
     # normalization or image size) and give wrong features from the right weights
     missing = sorted(f.name for f in dataclasses.fields(SeqJEPAConfig) if f.name not in document["model"])

@@ -138,3 +138,63 @@ def test_fit_and_evaluate_on_contract_batches_with_an_action_free_backbone():
     split = [{"views": views[:5], "actions": torch.zeros(5, 2, 4), "label": labels[:5]},
              {"views": views[5:], "actions": torch.zeros(3, 2, 4), "label": labels[5:]}]
     assert evaluate_classifier(clf, split) == pytest.approx(62.5)
+
+
+# ----------------------------------------------------------------------------- the training subset
+def test_stratified_subset_keeps_every_class_share_in_class_sorted_data():
+    from collections import Counter
+
+    from seqjepa.train.finetune import stratified_subset
+
+    labels = [c for c in range(8) for _ in range(160)]  # 1,280 items sorted by class, as 3DIEBench's index
+    subset = stratified_subset(labels, 640, seed=0)
+    assert len(subset) == len(set(subset)) == 640 and subset == sorted(subset)
+    assert Counter(labels[i] for i in subset) == {c: 80 for c in range(8)}
+    one_each = stratified_subset(labels, 8, seed=3)
+    assert sorted(labels[i] for i in one_each) == list(range(8))
+    # seeded: the same seed gives the same items, another seed others (with the same shares)
+    assert stratified_subset(labels, 640, seed=0) == subset
+    other = stratified_subset(labels, 640, seed=1)
+    assert other != subset and Counter(labels[i] for i in other) == Counter(labels[i] for i in subset)
+
+
+def test_stratified_subset_rounds_to_the_largest_remainders_and_takes_all_when_asked_for_more():
+    from collections import Counter
+
+    from seqjepa.train.finetune import stratified_subset
+
+    labels = [0] * 50 + [1] * 30 + [2] * 20
+    assert Counter(labels[i] for i in stratified_subset(labels, 7, seed=0)) == {0: 4, 1: 2, 2: 1}  # 3.5, 2.1, 1.4: the one left goes to 0.5
+    assert stratified_subset(labels, 100, seed=0) == list(range(100))
+    assert stratified_subset(labels, 1000, seed=0) == list(range(100))
+    for bad in (0, -1, 2.5, True, "10"):
+        with pytest.raises(ValueError, match="size: expected a positive integer"):
+            stratified_subset(labels, bad)
+
+
+def test_finetune_cli_subset_is_stratified_and_says_what_it_took(caplog):
+    import logging
+    from collections import Counter
+
+    from seqjepa.cli.evaluate import _training_subset
+
+    class Sorted(torch.utils.data.Dataset):
+        targets = [c for c in range(8) for _ in range(80)]
+
+        def __len__(self):
+            return len(self.targets)
+
+    with caplog.at_level(logging.INFO, logger="seqjepa"):
+        subset = _training_subset(Sorted(), 128, seed=0)
+    assert Counter(Sorted.targets[i] for i in subset.indices) == {c: 16 for c in range(8)}
+    assert "class-stratified subset (seed 0) of 640 training items, 16 to 16 per class over 8 classes" in caplog.text
+
+
+def test_seqjepa_load_of_a_finetuned_folder_names_load_finetuned(backbone, tmp_path):
+    import seqjepa
+    from seqjepa.errors import ConfigError
+
+    Classifier(backbone, 3, "equivariant").save_pretrained(tmp_path / "ft")
+    with pytest.raises(ConfigError, match=r"fine-tuned model \(classifier\).*seqjepa\.load_finetuned\("):
+        seqjepa.load(str(tmp_path / "ft"))
+    assert isinstance(seqjepa.load_finetuned(tmp_path / "ft"), Classifier)
