@@ -476,7 +476,12 @@ class SeqJEPA(nn.Module):
         return str(Path(save_directory))
 
     def push_to_hub(self, repo_id: str, **kwargs: Any) -> Any:
-        """Upload this model (config.json + model.safetensors + README) to a Hub repo; see :func:`seqjepa.zoo._upload.push_to_hub`."""
+        """Upload this model to a Hub repo in one commit: the files :meth:`seqjepa.models.model.SeqJEPA.save_pretrained` writes.
+
+        Keyword arguments: ``revision`` (branch), ``private``, ``token``, ``commit_message``,
+        ``include_target_encoder`` (default True), ``metadata`` (extra model-card fields). Returns the
+        commit information huggingface_hub gives back.
+        """
         from ..zoo._upload import push_to_hub
 
         return push_to_hub(self, repo_id, **kwargs)
