@@ -255,3 +255,42 @@ def test_action_ablation_verdict_needs_a_gap_beyond_twice_its_standard_error():
     table = ex.summarize(final(0.60, 0.03, 0.40, 0.03), {}, args)
     assert "| rotation R² from [z_0, z_1] | 0.600 ± 0.030 | 0.400 ± 0.030 | 0.010 ± 0.000 |" in table
     assert "the gap in rotation R² from [z_0, z_1] opens: actions minus no actions +0.200" in table
+
+
+@pytest.mark.slow
+def test_world_model_study_signals_on_fresh_objects(tmp_path, capsys):
+    """The study's signals: sensitivity is true minus shuffled per draw, exactly 0 for an action-free predictor;
+    the supervised ceiling trains, resumes from its periodic save, and is measured with the same probe."""
+    from seqjepa.data import synthetic
+
+    ex = load_example("world_model_study")
+    root = tmp_path / "toy"
+    synthetic.make_toy_3diebench(root, objects=24, views=6, classes=2, size=32, seed=5, workers=1,
+                                 light_color="white", face_colors="independent")
+    out = tmp_path / "untrained.json"
+    assert ex.main(["signals", "--untrained", "--data-root", str(root), "--draws", "2", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["draws"] == 2 and len(r["sensitivity"]["values"]) == 2
+    for t, s, d in zip(r["cos_true"]["values"], r["cos_shuffled"]["values"], r["sensitivity"]["values"]):
+        assert d == pytest.approx(t - s, abs=1e-9)
+    assert all(0 <= v <= 100 for k in ("top1_z", "top1_zagg1", "top1_zagg3") for v in r[k]["values"])
+    assert r["r2_rel"]["mean"] <= 1.0
+
+    flat = tmp_path / "no-actions.json"
+    no_actions = ["--set", "model.action_conditioned=false", "--set", "model.learn_action_embedding=false"]
+    assert ex.main(["signals", "--untrained", *no_actions, "--data-root", str(root), "--draws", "2", "--out", str(flat)]) == 0
+    assert json.loads(flat.read_text())["sensitivity"]["values"] == [0.0, 0.0]
+
+    ceiling = tmp_path / "ceiling"
+    assert ex.main(["supervised", "--data-root", str(root), "--out", str(ceiling), "--steps", "250", "--batch-size", "4"]) == 0
+    assert torch.load(ceiling / "partial.pt", weights_only=True)["steps"] == 250
+    assert ex.main(["supervised", "--data-root", str(root), "--out", str(ceiling), "--steps", "251", "--batch-size", "4"]) == 0
+    assert torch.load(ceiling / "supervised.pt", weights_only=True)["steps"] == 251  # went on from step 250
+    sup = tmp_path / "supervised.json"
+    assert ex.main(["signals", "--supervised", str(ceiling), "--data-root", str(root), "--draws", "2", "--out", str(sup)]) == 0
+    s = json.loads(sup.read_text())
+    assert s["network"] == "supervised" and s["steps"] == 251 and "sensitivity" not in s
+    capsys.readouterr()
+    assert ex.main(["table", str(out), str(sup)]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0].startswith("| run | epoch | R² [z_0, z_1]") and len(rows) == 4
