@@ -23,7 +23,8 @@ supervised ceiling) on an evaluation root whose objects it never trained on (ren
 ``supervised`` trains the recipe's encoder with a relative-rotation head on [z_0, z_1] (MSE), as an upper
 bound on how much pose this encoder can keep at this scale; ``signals --supervised`` then measures its z
 with the same probe (the predictor signals do not apply). Results are JSON; ``table`` prints them as
-the rows of docs/toy-benchmark.md's study table.
+the rows of docs/toy-benchmark.md's study table: one row per network, each number the mean ± standard
+deviation over the evaluation roots (fresh data seeds) given of that root's mean over view draws.
 """
 
 from __future__ import annotations
@@ -260,20 +261,42 @@ def supervised(args: argparse.Namespace) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- table
-def fmt(cell: Optional[dict], digits: int, scale: float = 1.0) -> str:
+METRICS = (("r2_rel", 3, 1.0), ("sensitivity", 4, 1.0), ("cos_true", 3, 1.0), ("cos_shuffled", 3, 1.0),
+           ("top1_z", 1, 1.0), ("top1_zagg1", 1, 1.0), ("top1_zagg3", 1, 1.0))
+
+
+def across_seeds(results: Sequence[dict]) -> dict:
+    """One row from the results of one network on several evaluation roots: for each metric, the mean and
+    standard deviation over the roots of each root's mean (the spread over data seeds)."""
+    row: dict[str, Any] = {"label": results[0]["label"], "epoch": results[0].get("epoch", results[0].get("steps", "-")),
+                           "seeds": len(results)}
+    for key, _, _ in METRICS:
+        means = [r[key]["mean"] for r in results if key in r]
+        if means:
+            row[key] = summary(means)
+    return row
+
+
+def fmt(cell: Optional[dict], digits: int) -> str:
     if not cell:
         return "n/a"
-    return f"{cell['mean'] * scale:.{digits}f} ± {cell['std'] * scale:.{digits}f}"
+    return f"{cell['mean']:.{digits}f} ± {cell['std']:.{digits}f}"
 
 
 def table(paths: Sequence[Path]) -> str:
-    rows = ["| run | epoch | R² [z_0, z_1] | action sensitivity | cos true / shuffled | top-1 z (%) | top-1 z_AGG M=1 (%) | top-1 z_AGG M=3 (%) |",
-            "|---|---|---|---|---|---|---|---|"]
+    """Markdown rows, one per (label, epoch), each metric as mean ± std over the evaluation roots given."""
+    groups: dict[tuple, list[dict]] = {}
     for path in paths:
         r = json.loads(path.read_text())
-        cos = "n/a" if "cos_true" not in r else f"{r['cos_true']['mean']:.3f} / {r['cos_shuffled']['mean']:.3f}"
-        rows.append(f"| {r['label']} | {r.get('epoch', r.get('steps', '-'))} | {fmt(r['r2_rel'], 3)} | {fmt(r.get('sensitivity'), 4)} | "
-                    f"{cos} | {fmt(r['top1_z'], 1)} | {fmt(r['top1_zagg1'], 1)} | {fmt(r['top1_zagg3'], 1)} |")
+        groups.setdefault((r["label"], str(r.get("epoch", r.get("steps", "-")))), []).append(r)
+    rows = ["| run | epoch | data seeds | R² [z_0, z_1] | action sensitivity | cos true / shuffled | top-1 z (%) | "
+            "top-1 z_AGG M=1 (%) | top-1 z_AGG M=3 (%) |", "|---|---|---|---|---|---|---|---|---|"]
+    for results in groups.values():
+        row = across_seeds(results)
+        cos = "n/a" if "cos_true" not in row else f"{row['cos_true']['mean']:.3f} / {row['cos_shuffled']['mean']:.3f}"
+        rows.append(f"| {row['label']} | {row['epoch']} | {row['seeds']} | {fmt(row.get('r2_rel'), 3)} | "
+                    f"{fmt(row.get('sensitivity'), 4)} | {cos} | {fmt(row.get('top1_z'), 1)} | "
+                    f"{fmt(row.get('top1_zagg1'), 1)} | {fmt(row.get('top1_zagg3'), 1)} |")
     return "\n".join(rows)
 
 

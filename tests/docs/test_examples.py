@@ -293,4 +293,12 @@ def test_world_model_study_signals_on_fresh_objects(tmp_path, capsys):
     capsys.readouterr()
     assert ex.main(["table", str(out), str(sup)]) == 0
     rows = capsys.readouterr().out.splitlines()
-    assert rows[0].startswith("| run | epoch | R² [z_0, z_1]") and len(rows) == 4
+    assert rows[0].startswith("| run | epoch | data seeds | R² [z_0, z_1]") and len(rows) == 4
+    # two evaluation roots of one network make one row: mean and std over the roots of each root's mean
+    second = dict(r, r2_rel={"mean": r["r2_rel"]["mean"] + 0.2, "std": 0.0, "values": []})
+    (tmp_path / "second.json").write_text(json.dumps(second))
+    row = ex.across_seeds([r, second])
+    assert row["seeds"] == 2 and row["r2_rel"]["mean"] == pytest.approx(r["r2_rel"]["mean"] + 0.1)
+    assert row["r2_rel"]["std"] == pytest.approx(0.2 / 2 ** 0.5)
+    assert ex.main(["table", str(out), str(tmp_path / "second.json")]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
