@@ -132,6 +132,7 @@ def run_eval(args: argparse.Namespace) -> int:
     import time
 
     from ..eval import EvalOptions, ProbeSettings, run_protocol, write_report
+    from ..zoo.factory import DEFAULT_MODEL, describe_weights
     from ._eval_console import apply_quick, format_elapsed, summary_table
 
     start = time.perf_counter()
@@ -169,7 +170,8 @@ def run_eval(args: argparse.Namespace) -> int:
             os.environ.get("SEQJEPA_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "seqjepa")), "eval-features")
     model, name = _load_model(args.model, device)
     results = run_protocol(model, args.protocol, data_root=args.data_root, ood_root=args.ood_root, options=options,
-                           cache_dir=cache_dir, dataset_factory=factory, model_name=name)
+                           cache_dir=cache_dir, dataset_factory=factory, model_name=name,
+                           weights_sha256=describe_weights(args.model or DEFAULT_MODEL)["weights_sha256"])
     paths = write_report(results, args.out)
     table = summary_table(results)
     if table:

@@ -200,6 +200,9 @@ class ProtocolRun:
             to the :mod:`seqjepa.data` readers.
         model_name: the registry name the model was loaded by; it picks the reference numbers (None,
             a local model: no reference).
+        weights_sha256: the sha256 of the weights file the model was loaded from, recorded in the report
+            (see :func:`seqjepa.zoo.factory.describe_weights`); None when unknown. The report also records
+            the model's fingerprint, a sha256 of its config and state dict, which identifies its features.
         log: an extra receiver of the progress lines; they always go to the ``seqjepa.eval`` logger.
     """
 
@@ -214,6 +217,7 @@ class ProtocolRun:
         cache_dir: Optional[str] = None,
         dataset_factory: Optional[DatasetFactory] = None,
         model_name: Optional[str] = None,
+        weights_sha256: Optional[str] = None,
         log: Optional[Callable[[str], None]] = None,
     ) -> None:
         if isinstance(protocol, str):
@@ -224,7 +228,7 @@ class ProtocolRun:
             raise ValueError("ood_root: protocol 'ood-rot' needs the 3DIEBench-OOD root (--ood-root)")
         if dataset_factory is None and data_root is None:
             raise ValueError("data_root: expected the dataset directory, got None")
-        self.model, self.protocol, self.model_name = model, protocol, model_name
+        self.model, self.protocol, self.model_name, self.weights_sha256 = model, protocol, model_name, weights_sha256
         self.data_root, self.ood_root = data_root, ood_root
         self.options = options or EvalOptions()
         self.factory = dataset_factory or default_dataset
@@ -255,7 +259,7 @@ class ProtocolRun:
         root = self.ood_root if (protocol.ood and split == "val" and self.ood_root is not None) else self.data_root
         limit = options.max_train if split == "train" else options.max_val
         parts = {
-            "model_sha256": self.fingerprint, "protocol": protocol.name, "root": os.path.abspath(root) if root else None,
+            "model_fingerprint": self.fingerprint, "protocol": protocol.name, "root": os.path.abspath(root) if root else None,
             "split": split, "epoch": epoch, "seed": options.seed, "views": options.max_views, "limit": limit,
             "precision": options.precision, "conditions": list(self.conditions),
         }
@@ -380,7 +384,8 @@ class ProtocolRun:
                 raise ValueError(f"dataset: {name} sequences have {fs.num_views} views (observed + target), expected {options.max_views}")
         results: dict[str, Any] = {
             "protocol": protocol.name, "description": protocol.description, "dataset": protocol.dataset,
-            "model": {"name": self.model_name, "sha256": self.fingerprint, "train_seq_len": config.train_seq_len,
+            "model": {"name": self.model_name, "fingerprint": self.fingerprint, "weights_sha256": self.weights_sha256,
+                      "train_seq_len": config.train_seq_len,
                       "action_conditioned": config.action_conditioned, "config": config.to_dict()},
             "num_train": train0.num_samples, "num_val": val.num_samples, "max_views": options.max_views,
             "options": options.to_dict(),

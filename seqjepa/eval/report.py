@@ -108,8 +108,9 @@ def _setting_lines(results: Mapping[str, Any]) -> list[str]:
     width = options.get("mlp_width")
     lines = [
         "## Setting", "",
-        f"- model: `{model.get('name') or 'local'}`, M_tr = {model.get('train_seq_len')}, "
-        f"weights sha256 `{model.get('sha256', '')}`",
+        f"- model: `{model.get('name') or 'local'}`, M_tr = {model.get('train_seq_len')}, weights sha256 "
+        + (f"`{model['weights_sha256']}` (its model.safetensors)" if model.get("weights_sha256") else "not known (a model passed in memory)")
+        + f"; model fingerprint `{model.get('fingerprint', '')}` (sha256 of its config and state dict)",
         *_data_lines(results.get("data") or {}),
         f"- sequences: {results.get('num_train')} train, {results.get('num_val')} val, "
         f"{results.get('max_views')} views each (max_views)",

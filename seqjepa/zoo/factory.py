@@ -7,7 +7,9 @@ reaches the same code without an import cycle.
 
 from __future__ import annotations
 
+import logging
 import os
+from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
 import torch
@@ -15,12 +17,18 @@ import torch
 from ..errors import ConfigError
 from ..models.config import SeqJEPAConfig
 from ..models.model import SeqJEPA
+from ..utils.files import sha256_file
 from ._convert_official import ConversionReport
 from ._loading import convert_official_file, load_model, load_official_file
+from ._serialization import WEIGHTS_NAME as WEIGHTS_FILE
 from ._resolve import Resolution, resolve
 from .registry import get_pretrained_cfg
 
-__all__ = ["load", "create_model", "download", "load_official", "convert_official", "DEFAULT_MODEL"]
+__all__ = [
+    "load", "create_model", "download", "load_official", "convert_official", "describe_weights", "DEFAULT_MODEL",
+]
+
+logger = logging.getLogger(__name__)
 
 #: The small model shipped inside the package; loads with no network.
 DEFAULT_MODEL = "tiny-toy3diebench"
@@ -125,3 +133,31 @@ def convert_official(
     """
     return convert_official_file(checkpoint, out_dir, model_class=SeqJEPA, overrides=overrides,
                                  include_target_encoder=include_target_encoder)
+
+
+def describe_weights(spec: Optional[str], revision: Optional[str] = None) -> dict[str, Any]:
+    """Name, resolved revision and the sha256 of the weights file behind ``spec``, as far as is known offline.
+
+    ``spec`` is anything :func:`load` takes. For a directory or a file, the sha256 of its ``model.safetensors``
+    (or of the file); for a registry or ``hf-hub:`` name, the sha256 its cache resolution recorded (nothing is
+    downloaded). ``weights_sha256`` is None when it cannot be told. This is the one meaning of "weights sha256"
+    in seqjepa's outputs: a hash of the file's bytes, never of a state dict.
+    """
+    record: dict[str, Any] = {"name": spec, "revision": revision, "weights_sha256": None}
+    if spec is None:
+        return record
+    path = Path(os.path.expanduser(spec))
+    weights = path / WEIGHTS_FILE if path.is_dir() else path
+    if weights.is_file():
+        record["weights_sha256"] = sha256_file(weights)
+        record["path"] = str(weights.resolve())
+        return record
+    try:
+        res = download(spec, revision=revision, local_files_only=True)
+        record["revision"] = res.commit
+        first = next(iter(res.files.values()), {}) if res.files else {}
+        record["weights_sha256"] = (res.files.get(WEIGHTS_FILE) or first).get("sha256")
+    except Exception as exc:  # noqa: BLE001 - provenance only: the caller's model is already loaded
+        logger.debug("could not resolve %s offline to record its weights' sha256: %s", spec, exc)
+    return record
+

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,6 +30,8 @@ def test_cli_eval_writes_reports_and_heatmap(tmp_path, capsys):
         assert _eval(_model_dir(tmp_path, f"m{mtr}", train_seq_len=mtr), out, tmp_path / "cache") == 0
         report = json.loads((out / "report.json").read_text())
         assert report["model"]["train_seq_len"] == mtr and set(report["top1_zagg"]) == {"1", "2", "3"}
+        weights = Path(tmp_path / f"m{mtr}" / "model.safetensors").read_bytes()
+        assert report["model"]["weights_sha256"] == __import__("hashlib").sha256(weights).hexdigest()
         md = (out / "report.md").read_text()
         assert "| z_AGG | 2 |" in md and "- no reference: a local model has no registry card" in md
         assert report["options"]["bootstrap"] == 30 and "30 resamples" in md
@@ -137,3 +140,17 @@ def test_cli_eval_quick_preset_and_missing_matplotlib(tmp_path, capsys, caplog, 
     messages = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("--quick: ") for m in messages)
     assert any("matplotlib is not installed" in m for m in messages)
+
+
+def test_eval_report_weights_sha256_is_the_files(tmp_path):
+    """One meaning of "weights sha256" everywhere: the model.safetensors file's, as on the card and in extract."""
+    import hashlib
+
+    from seqjepa.zoo.factory import describe_weights
+
+    model_dir = _model_dir(tmp_path, "m")
+    want = hashlib.sha256((Path(model_dir) / "model.safetensors").read_bytes()).hexdigest()
+    assert describe_weights(str(model_dir))["weights_sha256"] == want
+    assert describe_weights("tiny-toy3diebench")["weights_sha256"] == __import__("seqjepa").get_pretrained_cfg(
+        "tiny-toy3diebench").source.sha256
+    assert describe_weights(str(tmp_path / "nowhere"))["weights_sha256"] is None

@@ -152,7 +152,10 @@ def test_report_states_its_setting(toy_root, small_model, tmp_path):
     assert "- view draws: 2 training view sets" in md
     assert f"- sequences: {results['num_train']} train, {results['num_val']} val, 3 views each" in md
     assert "bootstrap std over the 3 val sequences, 40 resamples" in md
-    assert f"weights sha256 `{results['model']['sha256']}`" in md
+    # a model passed in memory has no weights file: the report says so and names the fingerprint apart
+    assert results["model"]["weights_sha256"] is None and "sha256" not in results["model"]
+    assert "weights sha256 not known (a model passed in memory)" in md
+    assert f"model fingerprint `{results['model']['fingerprint']}` (sha256 of its config and state dict)" in md
     assert "- no reference: a local model" in md
     saved = json.loads(open(paths["json"], encoding="utf-8").read())
     assert saved["data"]["toy"]["seed"] == 0 and saved["options"]["redraw"] == 2 and saved["options"]["bootstrap"] == 40
