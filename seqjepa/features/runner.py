@@ -502,7 +502,7 @@ def extract(
         meta = sh.prepare_dir(opts.out, meta, write=rank == 0)
         if started_group:
             torch.distributed.barrier()
-        todo, done = _claim_shards(opts.out, fingerprint, num_shards, rank, world)
+        todo, done = _claim_shards(opts.out, fingerprint, num_shards, rank, world, shard_size=opts.shard_size, rows=n)
         images, seconds = _extract_shards(
             net, src, todo, fingerprint, opts=opts, device=dev, amp_dtype=amp_dtype, want_agg=want_agg,
             rank=rank, world=world)
@@ -570,14 +570,15 @@ def _metadata(net: Any, spec: Optional[str], revision: Optional[str], state_sha:
     return fingerprint, meta
 
 
-def _claim_shards(out: Path, fingerprint: str, num_shards: int, rank: int, world: int) -> tuple[list[int], set[int]]:
-    """(shards this process still has to write, in order; its shards already done). Shard k is rank k mod world's;
-    the temporary files a stopped run left of them are removed."""
+def _claim_shards(out: Path, fingerprint: str, num_shards: int, rank: int, world: int, *, shard_size: int,
+                  rows: int) -> tuple[list[int], set[int]]:
+    """(shards this process still has to write, in order; its shards already done, each verified). Shard k is
+    rank k mod world's; the temporary files a stopped run left of them are removed."""
     mine = {k for k in range(num_shards) if k % world == rank}
     removed = sh.remove_stale_temporaries(out, mine)
     if removed:
         logger.info("removed %d temporary file(s) a stopped run left: %s", len(removed), ", ".join(removed))
-    done = sh.finished_shards(out, fingerprint, mine)
+    done = sh.finished_shards(out, fingerprint, mine, shard_size=shard_size, rows=rows)
     if done:
         logger.info("%d of this process's %d shard(s) are already done", len(done), len(mine))
     return sorted(mine - done), done
