@@ -1,0 +1,62 @@
+"""Hostile inputs to extraction (issue 27): special files, huge sequences, absurd numbers, arguments that fail every row."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import pytest
+
+import seqjepa
+from seqjepa.cli import main as cli_main
+from seqjepa.errors import IntegrityError
+
+from .conftest import write_images, write_manifest
+
+KW = dict(num_workers=0, device="cpu", progress=False)
+
+
+def _finishes(fn, fifos, seconds=30):
+    """Run ``fn`` in a thread; if it is still running after ``seconds``, unblock it by opening each FIFO for
+    writing and fail (a hang is the bug)."""
+    box = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            box["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    if t.is_alive():
+        for fifo in fifos:
+            fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+            os.close(fd)
+        t.join(10)
+        pytest.fail("extract hung on a FIFO")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_in_a_folder_or_a_manifest_is_skipped_and_recorded_or_refused(model_dir, tmp_path):
+    write_images(tmp_path / "imgs", {"a": 2})
+    fifo = tmp_path / "imgs" / "a" / "pipe.jpg"
+    os.mkfifo(fifo)
+    result = _finishes(lambda: seqjepa.extract(model_dir, tmp_path / "imgs", tmp_path / "o", **KW), [fifo])
+    assert (result.rows_extracted, result.rows_failed) == (2, 1)
+    (record,) = seqjepa.read_features(tmp_path / "o").errors
+    assert record["path"] == "a/pipe.jpg" and "a FIFO, not a regular file" in record["reason"]
+    with pytest.raises(IntegrityError, match="pipe.jpg is a FIFO"):
+        _finishes(lambda: seqjepa.extract(model_dir, tmp_path / "imgs", tmp_path / "s", strict=True, **KW), [fifo])
+    names = sorted(p.name for p in (tmp_path / "imgs" / "a").iterdir() if p != fifo)
+    manifest = write_manifest(tmp_path / "m.jsonl", [
+        {"id": "ok", "views": [f"imgs/a/{names[0]}"]}, {"id": "pipe", "views": ["imgs/a/pipe.jpg"]}])
+    result = _finishes(lambda: seqjepa.extract(model_dir, manifest, tmp_path / "m", **KW), [fifo])
+    assert (result.rows_extracted, result.rows_failed) == (1, 1)
+    (record,) = seqjepa.read_features(tmp_path / "m").errors
+    assert record["id"] == "pipe" and "FIFO" in record["reason"]
