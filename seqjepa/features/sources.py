@@ -36,6 +36,7 @@ __all__ = [
     "DatasetSource",
     "open_source",
     "BAD_INPUT_ERRORS",
+    "MAX_SEQUENCE_VIEWS",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -44,6 +45,10 @@ PathLike = Union[str, "os.PathLike[str]"]
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 #: Named datasets (``dataset=``): a 3DIEBench-layout root or an image folder ``ROOT/<split>/<class>/<image>``.
 DATASETS = ("3diebench", "cifar100", "tinyimagenet", "stl10", "imagenet")
+#: The most views one sequence may have: a sequence goes through the model in one pass (its z_AGG attends over
+#: all of its views, so it cannot be split), and the memory of that pass grows with its length (6,000 views
+#: took 4 GB on CPU). A longer manifest line or ``num_views`` is refused naming this limit.
+MAX_SEQUENCE_VIEWS = 1024
 #: Exceptions that mean "this input is bad" (skipped and recorded), as opposed to a bug; PIL's
 #: DecompressionBombError (neither OSError nor ValueError) counts too, see :func:`is_bad_input`.
 BAD_INPUT_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, SyntaxError, EOFError)
@@ -225,6 +230,10 @@ class ManifestSource(Source):
             if not isinstance(views, list) or not views or not all(isinstance(v, str) and v for v in views):
                 raise ValueError(f"{where}: 'views' must be a non-empty list of image paths, got {views!r}")
             m = len(views)
+            if m > MAX_SEQUENCE_VIEWS:
+                raise ValueError(
+                    f"{where}: {m} views; a sequence goes through the model in one pass, at most "
+                    f"{MAX_SEQUENCE_VIEWS} views (its memory grows with the views): split the sequence")
             if "actions" in obj and "latents" in obj:
                 raise ValueError(f"{where}: give 'actions' or 'latents', not both")
             acts: Optional[np.ndarray] = None
@@ -340,8 +349,10 @@ class DatasetSource(Source):
                  draft: bool) -> None:
         if name not in DATASETS:
             raise ValueError(f"dataset: expected one of {DATASETS}, got {name!r}")
-        if isinstance(num_views, bool) or not isinstance(num_views, int) or num_views < 2:
-            raise ValueError(f"num_views: expected an integer >= 2 (observed views + the target), got {num_views!r}")
+        if (isinstance(num_views, bool) or not isinstance(num_views, int) or not
+                2 <= num_views <= MAX_SEQUENCE_VIEWS):
+            raise ValueError(f"num_views: expected an integer in [2, {MAX_SEQUENCE_VIEWS}] (observed views + the "
+                             f"target; a sequence goes through the model in one pass), got {num_views!r:.40}")
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ValueError(f"seed: expected an integer, got {seed!r}")
         self.name, self.root, self.split, self.seed = name, Path(root), split, seed

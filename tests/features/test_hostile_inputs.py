@@ -60,3 +60,19 @@ def test_a_fifo_in_a_folder_or_a_manifest_is_skipped_and_recorded_or_refused(mod
     assert (result.rows_extracted, result.rows_failed) == (1, 1)
     (record,) = seqjepa.read_features(tmp_path / "m").errors
     assert record["id"] == "pipe" and "FIFO" in record["reason"]
+
+
+def test_a_sequence_longer_than_the_limit_is_refused_naming_it(model_dir, tmp_path, capsys):
+    from seqjepa.features.sources import MAX_SEQUENCE_VIEWS
+
+    write_images(tmp_path / "v", {"a": 1})
+    view = f"v/a/{next((tmp_path / 'v' / 'a').iterdir()).name}"
+    manifest = write_manifest(tmp_path / "m.jsonl", [{"id": "long", "views": [view] * 20_000}])
+    with pytest.raises(ValueError, match=rf"line 1: 20000 views; .* at most {MAX_SEQUENCE_VIEWS} views"):
+        seqjepa.extract(model_dir, manifest, tmp_path / "o", **KW)
+    assert not (tmp_path / "o").exists()
+    status = cli_main(["extract", str(model_dir), str(manifest), "--out", str(tmp_path / "o"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.strip().splitlines()) == 1 and "20000 views" in err
+    with pytest.raises(ValueError, match=rf"num_views: expected an integer in \[2, {MAX_SEQUENCE_VIEWS}\]"):
+        seqjepa.extract(model_dir, tmp_path / "v", tmp_path / "o", dataset="3diebench", num_views=20_000, **KW)
