@@ -49,6 +49,9 @@ DATASETS = ("3diebench", "cifar100", "tinyimagenet", "stl10", "imagenet")
 #: all of its views, so it cannot be split), and the memory of that pass grows with its length (6,000 views
 #: took 4 GB on CPU). A longer manifest line or ``num_views`` is refused naming this limit.
 MAX_SEQUENCE_VIEWS = 1024
+#: The largest class label a manifest may give (labels are stored as int64; this leaves room for any real
+#: label space and refuses numbers that are not class indices).
+MAX_LABEL = 2**31 - 1
 #: Exceptions that mean "this input is bad" (skipped and recorded), as opposed to a bug; PIL's
 #: DecompressionBombError (neither OSError nor ValueError) counts too, see :func:`is_bad_input`.
 BAD_INPUT_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, SyntaxError, EOFError)
@@ -214,6 +217,10 @@ class ManifestSource(Source):
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            except RecursionError:
+                raise ValueError(f"{where}: JSON nested too deeply to be a manifest line") from None
+            except ValueError as exc:  # e.g. an integer of more digits than Python converts
+                raise ValueError(f"{where}: not valid JSON ({str(exc)[:100]})") from None
             if not isinstance(obj, dict):
                 raise ValueError(f"{where}: expected a JSON object, got {type(obj).__name__}")
             unknown = sorted(set(obj) - {"id", "views", "actions", "latents", "label"})
@@ -264,8 +271,10 @@ class ManifestSource(Source):
                         f"or 'latents' ({m} per-view latents) for its {m} views"
                     )
             label = obj.get("label")
-            if label is not None and (isinstance(label, bool) or not isinstance(label, int) or label < 0):
-                raise ValueError(f"{where}: 'label' must be an integer >= 0 when given, got {label!r}")
+            if label is not None and (isinstance(label, bool) or not isinstance(label, int)
+                                      or not 0 <= label <= MAX_LABEL):
+                raise ValueError(f"{where}: 'label' must be an integer in [0, {MAX_LABEL}] when given, "
+                                 f"got {label!r:.40}")
             self.ids.append(ident)
             self.views.append(views)
             self.actions.append(acts)

@@ -76,3 +76,18 @@ def test_a_sequence_longer_than_the_limit_is_refused_naming_it(model_dir, tmp_pa
     assert status == 2 and len(err.strip().splitlines()) == 1 and "20000 views" in err
     with pytest.raises(ValueError, match=rf"num_views: expected an integer in \[2, {MAX_SEQUENCE_VIEWS}\]"):
         seqjepa.extract(model_dir, tmp_path / "v", tmp_path / "o", dataset="3diebench", num_views=20_000, **KW)
+
+
+@pytest.mark.parametrize("line, match", [
+    ('{"id": "a", "views": ["x.png"], "label": ' + str(10**30) + "}", r"'label' must be an integer in \[0, 2147483647\]"),
+    ('{"id": "a", "views": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+    ('{"id": ' + "7" * 5000 + ', "views": ["x.png"]}', "not valid JSON"),
+])
+def test_huge_numbers_and_deep_json_in_a_manifest_are_one_line(model_dir, tmp_path, capsys, line, match):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(line + "\n")
+    with pytest.raises(ValueError, match=rf"line 1: .*{match}"):
+        seqjepa.extract(model_dir, manifest, tmp_path / "o", **KW)
+    status = cli_main(["extract", str(model_dir), str(manifest), "--out", str(tmp_path / "o"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
