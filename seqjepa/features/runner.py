@@ -690,12 +690,18 @@ def _finalize(out: Path, meta: dict[str, Any], rows: int, *, rank: int, started_
     if started_group:
         torch.distributed.barrier()
     final: Optional[dict[str, Any]] = None
+    failure: Optional[str] = None
     if rank == 0:
-        final = sh.finalize(out, meta, rows)
+        try:
+            final = sh.finalize(out, meta, rows)
+        except IntegrityError as exc:  # every rank raises it, none waits for a record that never comes
+            failure = str(exc)
     if started_group:
-        box = [final]
+        box = [final, failure]
         torch.distributed.broadcast_object_list(box, src=0)
-        final = box[0]
+        final, failure = box
+    if failure is not None:
+        raise IntegrityError(failure)
     assert final is not None
     if strict and final["rows_failed"]:
         raise IntegrityError(

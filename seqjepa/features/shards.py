@@ -354,6 +354,14 @@ def finalize(out: Path, meta: dict[str, Any], num_rows: int) -> dict[str, Any]:
                         "bytes": checked["bytes"], "sha256": checked["sha256"]})
     errors.sort(key=lambda e: e["row"])
     atomic_write_text(out / ERRORS_NAME, "".join(json.dumps(e, sort_keys=True) + "\n" for e in errors))
+    if num_rows and not extracted:
+        # nothing to read back: not a result, and rerunning would only find the same files
+        write_meta(out, dict(meta, status="failed", rows_extracted=0, rows_failed=len(errors), shards=listing))
+        first = errors[0] if errors else {}
+        raise IntegrityError(
+            f"source: none of the {num_rows} rows could be read (row {first.get('row')}: "
+            f"{str(first.get('reason'))[:200]}); every reason is in {out / ERRORS_NAME}. Fix the source or the "
+            f"arguments and extract into a new directory (or delete {out})")
     meta = dict(meta, status="complete", rows_extracted=extracted, rows_failed=len(errors), shards=listing)
     write_meta(out, meta)
     return meta
@@ -410,6 +418,9 @@ def _open_dir(path: PathLike) -> tuple[Path, dict[str, Any]]:
         raise IntegrityError(str(exc).replace("out: ", "path: ", 1)) from None
     if meta is None:
         raise FileNotFoundError(f"path: {out} holds no meta.json: not a seqjepa feature directory")
+    if meta.get("status") == "failed":
+        raise ValueError(f"path: the extraction in {out} failed: none of its rows could be read (see "
+                         f"{out / ERRORS_NAME}); fix the source and extract into a new directory")
     if meta.get("status") != "complete":
         raise ValueError(
             f"path: the extraction in {out} is not complete; rerun the command that started it to finish it"

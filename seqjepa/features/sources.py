@@ -362,8 +362,8 @@ class DatasetSource(Source):
                 2 <= num_views <= MAX_SEQUENCE_VIEWS):
             raise ValueError(f"num_views: expected an integer in [2, {MAX_SEQUENCE_VIEWS}] (observed views + the "
                              f"target; a sequence goes through the model in one pass), got {num_views!r:.40}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ValueError(f"seed: expected an integer, got {seed!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+            raise ValueError(f"seed: expected an integer in [0, 2**63), got {seed!r:.40}")
         self.name, self.root, self.split, self.seed = name, Path(root), split, seed
         self.m = num_views
         if not self.root.is_dir():

@@ -91,3 +91,31 @@ def test_huge_numbers_and_deep_json_in_a_manifest_are_one_line(model_dir, tmp_pa
     status = cli_main(["extract", str(model_dir), str(manifest), "--out", str(tmp_path / "o"), "--device", "cpu"])
     err = capsys.readouterr().err
     assert status == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_negative_seed_is_refused_before_work(model_dir, tmp_path, capsys):
+    from seqjepa.data import make_toy_3diebench
+
+    root = tmp_path / "toy"
+    make_toy_3diebench(root, objects=2, views=3, classes=2, size=24, seed=0, workers=1)
+    status = cli_main(["extract", str(model_dir), str(root), "--out", str(tmp_path / "o"), "--seed", "-1",
+                       "--num-views", "2", "--device", "cpu", "-q"])
+    err = capsys.readouterr().err
+    assert status == 2 and "seed: expected an integer in [0, 2**63), got -1" in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_run_where_every_row_failed_is_not_a_success(model_dir, tmp_path, capsys):
+    (tmp_path / "imgs").mkdir()
+    for name in ("a.jpg", "b.png", "c.webp"):
+        (tmp_path / "imgs" / name).write_bytes(b"not an image")
+    out = tmp_path / "o"
+    with pytest.raises(IntegrityError, match=r"none of the 3 rows could be read \(row 0: .*a\.jpg"):
+        seqjepa.extract(model_dir, tmp_path / "imgs", out, **KW)
+    assert json.loads((out / "meta.json").read_text())["status"] == "failed"
+    assert len((out / "errors.jsonl").read_text().splitlines()) == 3
+    with pytest.raises(ValueError, match="failed: none of its rows could be read"):
+        seqjepa.read_features(out)
+    status = cli_main(["extract", str(model_dir), str(tmp_path / "imgs"), "--out", str(out), "--device", "cpu", "-q"])
+    err = capsys.readouterr().err
+    assert status != 0 and "none of the 3 rows" in err and len(err.strip().splitlines()) == 1, err
