@@ -386,8 +386,13 @@ def _resolve_device(device: Any, world: int) -> tuple[torch.device, Optional[Any
         dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     except RuntimeError:
         raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
+    if dev.type not in ("cpu", "cuda"):  # e.g. "meta": no data, so nothing to compute features with
+        raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {str(device)[:40]!r} "
+                         "(a device that cannot run the model)")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device: {device!r} was asked for but torch.cuda.is_available() is False")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device: {device!r} was asked for, this machine has {torch.cuda.device_count()} CUDA device(s)")
     return dev, None
 
 
@@ -444,8 +449,9 @@ def extract(
 
     Args:
         model: anything :func:`seqjepa.load` takes (registry name, ``hf-hub:...``, directory, ``.pth``),
-            or a :class:`~seqjepa.SeqJEPA` (put in eval mode; its convolution weights are stored
-            channels-last, same values, unless ``channels_last=False``).
+            or a :class:`~seqjepa.SeqJEPA` (run in eval mode on ``device``, then given back in its own
+            mode on its own device; its convolution weights stay stored channels-last, same values,
+            unless ``channels_last=False``).
         source: an image folder (recursive; one image per row; top-level class folders give labels),
             a JSON Lines manifest of sequences (see :class:`seqjepa.features.sources.ManifestSource`),
             a 3DIEBench-layout root, or with ``dataset`` the root of a named dataset.
@@ -540,6 +546,9 @@ def _open_model(model: Any, revision: Optional[str]) -> tuple[Any, Optional[str]
     else:
         raise ValueError(f"model: expected a model name, a path or a seqjepa.SeqJEPA, got {type(model).__name__}")
     param = next(net.parameters())
+    if param.is_meta:
+        raise ValueError("model: its parameters are on the meta device (shapes without weights); load or "
+                         "initialize its weights first")
     if param.dtype != torch.float32:
         raise ValueError(f"model: expected float32 parameters (use precision='bf16' for reduced precision), "
                          f"got {str(param.dtype).replace('torch.', '')}")
@@ -611,11 +620,12 @@ def _extract_shards(net: Any, src: Source, todo: list[int], fingerprint: str, *,
                     device: torch.device, amp_dtype: Optional[torch.dtype], want_agg: bool, rank: int,
                     world: int) -> tuple[int, float]:
     """Run the model over the shards ``todo``, writing each one as its last batch arrives; (images, seconds).
-    The model is put in eval mode on ``device`` for the run, and back in its mode after."""
+    The model is put in eval mode on ``device`` for the run, and back in its mode and on its device after."""
     cfg = net.config
     n, shard_size = len(src), opts.shard_size
     batch_size = opts.batch_size if opts.batch_size is not None else (256 if device.type == "cuda" else 64)
     was_training = net.training
+    home = next(net.parameters()).device  # a caller's model goes back where it was
     net.eval()
     net.to(device)
     if opts.channels_last:
@@ -641,6 +651,7 @@ def _extract_shards(net: Any, src: Source, todo: list[int], fingerprint: str, *,
     finally:
         bar.close()
         net.train(was_training)
+        net.to(home)
         if hasattr(loader, "close"):
             loader.close()  # the decoding threads finish their rows and stop
     seconds = time.perf_counter() - t0

@@ -119,3 +119,20 @@ def test_a_run_where_every_row_failed_is_not_a_success(model_dir, tmp_path, caps
     status = cli_main(["extract", str(model_dir), str(tmp_path / "imgs"), "--out", str(out), "--device", "cpu", "-q"])
     err = capsys.readouterr().err
     assert status != 0 and "none of the 3 rows" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_device_that_cannot_run_is_refused_and_the_callers_model_is_left_alone(model_dir, image_folder, tmp_path):
+    import torch
+
+    model = seqjepa.load(str(model_dir), device="cpu").train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    for device in (torch.device("meta"), "meta"):
+        with pytest.raises(ValueError, match="device: expected 'cpu', 'cuda' or 'cuda:N', got 'meta'"):
+            seqjepa.extract(model, image_folder, tmp_path / "o", device=device, num_workers=0, progress=False)
+    assert not (tmp_path / "o").exists()
+    seqjepa.extract(model, image_folder, tmp_path / "o", **KW)
+    assert model.training and all(p.device.type == "cpu" for p in model.parameters())
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    with pytest.raises(ValueError, match="model: its parameters are on the meta device"):
+        seqjepa.extract(seqjepa.load(str(model_dir), device="cpu").to("meta"), image_folder, tmp_path / "m", **KW)
