@@ -62,3 +62,30 @@ def test_finetune_out_follows_the_rules_of_every_command_that_writes(tmp_path, c
     monkeypatch.chdir(tmp_path / "cwd")
     status, err = finetune(".")
     assert status == 2 and "working directory" in err and not list((tmp_path / "cwd").iterdir()), err
+
+
+@pytest.mark.parametrize("std, match", [
+    ((float("inf"),) * 3, r"std: expected finite per-channel standard deviations in \[1e-06, 10\], got \[inf"),
+    ((float("nan"),) * 3, r"std: expected finite .* got \[nan"),
+    ((1e-300,) * 3, r"std: expected finite .* got \[1e-300"),
+])
+def test_dataset_normalization_is_range_checked(tmp_path, std, match):
+    from seqjepa.data import ThreeDIEBench, make_toy_3diebench
+
+    make_toy_3diebench(tmp_path / "toy", objects=2, views=3, classes=2, size=24, seed=0, workers=1)
+    with pytest.raises(ValueError, match=match):
+        ThreeDIEBench(tmp_path / "toy", std=std)
+    with pytest.raises(ValueError, match=r"mean: expected finite per-channel means"):
+        ThreeDIEBench(tmp_path / "toy", mean=(1e30, 0, 0))
+
+
+def test_a_recipe_with_an_infinite_std_is_refused_before_training(tmp_path, capsys):
+    from seqjepa.data import make_toy_3diebench
+
+    make_toy_3diebench(tmp_path / "toy", objects=2, views=3, classes=2, size=24, seed=0, workers=1)
+    recipe = tmp_path / "r.json"
+    recipe.write_text('{"data": {"dataset": "3diebench", "options": {"std": [Infinity, Infinity, Infinity]}}}')
+    status, err = _run(["train", "--recipe", str(recipe), "--output", str(tmp_path / "run"), "--data-root",
+                        str(tmp_path / "toy"), "--device", "cpu"], capsys)
+    assert status == 2 and err.count("\n") == 1 and "data.options.std: expected finite" in err, err
+    assert not (tmp_path / "run").exists()
