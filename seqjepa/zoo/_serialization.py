@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
@@ -109,6 +110,9 @@ def _canonical_header(data: bytes) -> bytes:
     return data[:8] + text.ljust(length, b" ") + data[8 + length :]
 
 
+_SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
+
+
 def read_config_file(path: PathLike) -> tuple[SeqJEPAConfig, dict[str, Any]]:
     """Parse a seqjepa ``config.json``: returns the model config and the whole document."""
     try:
@@ -162,6 +166,12 @@ def load_directory(
         )
     if expected_sha256 is not None and not isinstance(expected_sha256, str):
         raise ValueError(f"expected_sha256: expected a hex string, got {type(expected_sha256).__name__}")
+    if expected_sha256 is not None and not _SHA256_RE.fullmatch(expected_sha256):
+        raise ValueError(f"expected_sha256: expected 64 hexadecimal digits, got {expected_sha256[:80]!r} "
+                         "(malformed, so nothing could match it)")
+    if recorded.get("sha256") and not _SHA256_RE.fullmatch(recorded["sha256"]):
+        raise ConfigError(f"{config_path}: field 'weights.{WEIGHTS_NAME}.sha256' must be 64 hexadecimal digits, got "
+                          f"{recorded['sha256'][:80]!r} (malformed: the file is damaged or was edited)")
     with open(weights_path, "rb") as fh:
         data = fh.read()
     check_safetensors_bytes(data, where=str(weights_path))

@@ -89,3 +89,21 @@ def test_a_recipe_with_an_infinite_std_is_refused_before_training(tmp_path, caps
                         str(tmp_path / "toy"), "--device", "cpu"], capsys)
     assert status == 2 and err.count("\n") == 1 and "data.options.std: expected finite" in err, err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_malformed_sha256_is_called_malformed_not_a_mismatch(tmp_path):
+    import json
+
+    import seqjepa
+    from seqjepa.errors import ConfigError
+    from seqjepa.zoo._serialization import load_directory
+    from tests.eval.test_cli import _model_dir
+
+    d = _model_dir(tmp_path, "m")
+    with pytest.raises(ValueError, match=r"expected_sha256: expected 64 hexadecimal digits, got 'zz' \(malformed"):
+        load_directory(d, model_class=seqjepa.SeqJEPA, expected_sha256="zz")
+    doc = json.loads((tmp_path / "m" / "config.json").read_text())
+    doc["weights"]["model.safetensors"]["sha256"] = "zz"
+    (tmp_path / "m" / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(ConfigError, match=r"sha256' must be 64 hexadecimal digits, got 'zz' \(malformed"):
+        seqjepa.load(d)
