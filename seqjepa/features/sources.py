@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path, PurePosixPath
 from typing import Any, Optional, Union
@@ -40,6 +41,8 @@ __all__ = [
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+logger = logging.getLogger("seqjepa.features")
 
 #: File name endings read from an image folder (case-insensitive).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -123,9 +126,12 @@ class ImageFolderSource(Source):
                 if name.startswith(".") or not name.lower().endswith(IMAGE_EXTENSIONS):
                     continue
                 try:
-                    size = os.stat(os.path.join(dirpath, name)).st_size
+                    st = os.stat(os.path.join(dirpath, name))
+                    # size and modification time: an image edited in place (even to the same size) changes the
+                    # listing, so a rerun refuses to mix its old features with new ones
+                    size = f"{st.st_size}\t{st.st_mtime_ns}"
                 except OSError:
-                    size = -1  # listed, and reported as unreadable when loaded
+                    size = "-1"  # listed, and reported as unreadable when loaded
                 found.append((parts + (name,), size))
         if not found:
             raise FileNotFoundError(
@@ -136,6 +142,11 @@ class ImageFolderSource(Source):
         self.sizes = [size for _, size in found]
         self.classes: Optional[list[str]] = None
         self._labels: Optional[np.ndarray] = None
+        top = [parts[0] for parts, _ in found if len(parts) == 1]
+        if top and len(top) < len(found):
+            logger.warning("source: %d image(s) lie directly in %s (e.g. %s), not in a class folder: the %d other "
+                           "image(s) get no class labels either (labels come from top-level folders only when "
+                           "every image is in one)", len(top), self.root, top[0][:80], len(found) - len(top))
         if all(len(parts) >= 2 for parts, _ in found):
             self.classes = sorted({parts[0] for parts, _ in found})
             index = {name: k for k, name in enumerate(self.classes)}

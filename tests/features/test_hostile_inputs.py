@@ -136,3 +136,25 @@ def test_a_device_that_cannot_run_is_refused_and_the_callers_model_is_left_alone
         assert torch.equal(value, before[key]), key
     with pytest.raises(ValueError, match="model: its parameters are on the meta device"):
         seqjepa.extract(seqjepa.load(str(model_dir), device="cpu").to("meta"), image_folder, tmp_path / "m", **KW)
+
+
+def test_an_image_edited_in_place_to_the_same_size_is_not_served_stale(model_dir, tmp_path):
+    write_images(tmp_path / "imgs", {"a": 2})
+    seqjepa.extract(model_dir, tmp_path / "imgs", tmp_path / "o", **KW)
+    target = sorted((tmp_path / "imgs" / "a").glob("*.png"))[0]
+    data = bytearray(target.read_bytes())
+    data[-20] ^= 0xFF  # another picture of exactly the same size
+    st = target.stat()
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert target.stat().st_size == st.st_size
+    with pytest.raises(ValueError, match="another source"):
+        seqjepa.extract(model_dir, tmp_path / "imgs", tmp_path / "o", **KW)
+
+
+def test_one_stray_top_level_image_says_that_labels_are_dropped(model_dir, tmp_path, caplog):
+    write_images(tmp_path / "imgs", {"cat": 2, "dog": 2, ".": 1})
+    with caplog.at_level("WARNING", logger="seqjepa.features"):
+        seqjepa.extract(model_dir, tmp_path / "imgs", tmp_path / "o", **KW)
+    assert "1 image(s) lie directly in" in caplog.text and "no class labels" in caplog.text
+    assert "label" not in seqjepa.read_features(tmp_path / "o")
