@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ._options import add_target_encoder_option, include_target_encoder, resolve_device
@@ -45,6 +46,13 @@ def run_train(args: argparse.Namespace) -> int:
     from ..train import Trainer, load_recipe
     from ..train.datasets import check_data_arguments
 
+    # "--output=~/x" reaches us unexpanded (the shell expands ~ only at the start of a word): a literal "./~"
+    # directory is never what was meant
+    args.output = os.path.expanduser(args.output)
+    if args.data_root is not None:
+        args.data_root = os.path.expanduser(args.data_root)
+    if args.resume is not None and args.resume != "auto":
+        args.resume = os.path.expanduser(args.resume)
     if args.resume is not None and args.resume != "auto" and not Path(args.resume).is_file():
         raise FileNotFoundError(f"--resume: expected 'auto' or a checkpoint file, got {args.resume!r} (no such file)")
     if args.allow_recipe_change and args.resume is None:

@@ -107,3 +107,14 @@ def test_a_malformed_sha256_is_called_malformed_not_a_mismatch(tmp_path):
     (tmp_path / "m" / "config.json").write_text(json.dumps(doc))
     with pytest.raises(ConfigError, match=r"sha256' must be 64 hexadecimal digits, got 'zz' \(malformed"):
         seqjepa.load(d)
+
+
+def test_train_output_with_a_tilde_is_the_home_directory_not_a_literal_tilde(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    (tmp_path / "home" / "x").write_text("a file")
+    status, err = _run(["train", "--recipe", "toy-3diebench", "--output=~/x", "--data-root", str(tmp_path)], capsys)
+    assert status == 2 and str(tmp_path / "home" / "x") in err and "exists and is not a directory" in err, err
+    assert not (tmp_path / "cwd" / "~").exists()
