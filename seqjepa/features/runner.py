@@ -494,6 +494,7 @@ def extract(
                             shard_size=shard_size, batch_size=batch_size, num_workers=num_workers,
                             precision=precision, decode=decode)
     dev, rank, world, started_group = _start_processes(device)
+    lock = None
     try:
         net, spec = _open_model(model, revision)
         state_sha = _state_sha256(net)
@@ -504,7 +505,11 @@ def extract(
         n = len(src)
         num_shards = math.ceil(n / opts.shard_size)
         fingerprint, meta = _metadata(net, spec, revision, state_sha, src, opts, precision, want_agg, num_shards)
-        # every rank checks the directory (and refuses the same mismatch); rank 0 alone creates it
+        # every rank checks the directory (and refuses the same mismatch); rank 0 alone creates it, under a lock
+        # that keeps another extraction out of it for as long as this one runs
+        if rank == 0:
+            sh.prepare_dir(opts.out, meta, write=False)
+            lock = _lock_output(opts.out)
         meta = sh.prepare_dir(opts.out, meta, write=rank == 0)
         if started_group:
             torch.distributed.barrier()
@@ -519,11 +524,24 @@ def extract(
             seconds=seconds, rank=rank, world_size=world,
         )
     finally:
+        if lock is not None:
+            lock.release()
         if started_group and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
 
 
 # --------------------------------------------------------------------------- the phases of extract
+def _lock_output(out: Path):
+    """The run lock on ``out`` (created if new), as training holds one: a second extraction into the same
+    directory is refused instead of deleting the first one's files in flight."""
+    from ..train.checkpoint import RunLock
+
+    out.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(out, what="extraction", option="--out")
+    lock.acquire()
+    return lock
+
+
 def _start_processes(device: Any) -> tuple[torch.device, int, int, bool]:
     """(device, rank, world size, whether a process group was started): under torchrun (``WORLD_SIZE`` > 1)
     this joins the group; alone, it only resolves the device."""

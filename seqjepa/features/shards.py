@@ -58,6 +58,8 @@ FORMAT = "seqjepa-features"
 FORMAT_VERSION = 2
 META_NAME = "meta.json"
 ERRORS_NAME = "errors.jsonl"
+#: the run lock (seqjepa.train.checkpoint.RunLock) a running extraction holds, and its owner record
+LOCK_NAMES = (".lock", ".lock.owner")
 _META_KEY = "seqjepa_extract"
 _SHARD_RE = re.compile(r"^shard-(\d{5,})\.safetensors$")
 # the temporaries seqjepa.utils.files.atomic_open makes beside a shard: ".shard-00003.safetensors.<random>.tmp"
@@ -262,7 +264,8 @@ def prepare_dir(out: Path, meta: Mapping[str, Any], *, write: bool) -> dict[str,
     existing = read_meta(out) if out.is_dir() else None
     if existing is None:
         if out.is_dir():
-            foreign = sorted(p.name for p in out.iterdir() if not _OTHER_TMP_RE.match(p.name))
+            foreign = sorted(p.name for p in out.iterdir()
+                             if not _OTHER_TMP_RE.match(p.name) and p.name not in LOCK_NAMES)
             if foreign:
                 raise FileExistsError(
                     f"out: {out} is not empty and holds no seqjepa meta.json (found {', '.join(foreign[:3])}"

@@ -171,7 +171,10 @@ class RunLock:
     different files of the same name).
     """
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], *, what: str = "training run",
+                 option: str = "--output") -> None:
+        """``what`` and ``option`` name the kind of run and its output option in the refusal."""
+        self.what, self.option = what, option
         self.path = Path(directory) / ".lock"
         self.owner_path = self.path.with_name(self.path.name + OWNER_SUFFIX)
         self.held = False
@@ -191,8 +194,8 @@ class RunLock:
             lock.acquire(timeout=0)
         except Timeout:
             raise RunLockedError(
-                f"output directory {self.path.parent} is in use by another training run ({self.owner()}); "
-                "wait for it to end or use another --output"
+                f"output directory {self.path.parent} is in use by another {self.what} ({self.owner()}); "
+                f"wait for it to end or use another {self.option}"
             ) from None
         self._lock = lock
         self.held = True

@@ -158,3 +158,31 @@ def test_one_stray_top_level_image_says_that_labels_are_dropped(model_dir, tmp_p
         seqjepa.extract(model_dir, tmp_path / "imgs", tmp_path / "o", **KW)
     assert "1 image(s) lie directly in" in caplog.text and "no class labels" in caplog.text
     assert "label" not in seqjepa.read_features(tmp_path / "o")
+
+
+def test_a_second_extraction_into_a_busy_out_is_refused_and_touches_nothing(model_dir, image_folder, tmp_path):
+    import subprocess
+    import sys
+
+    from seqjepa.errors import RunLockedError
+
+    out = tmp_path / "o"
+    seqjepa.extract(model_dir, image_folder, out, shard_size=3, **KW)
+    (out / "shard-00001.safetensors").unlink()  # what the first run still has to write
+    tmp = out / ".shard-00001.safetensors.inflight.tmp"
+    tmp.write_bytes(b"the first run's shard in flight")
+    holder = subprocess.Popen(  # another process in the middle of the same extraction
+        [sys.executable, "-c", "import sys, time; from seqjepa.train.checkpoint import RunLock; "
+         "lock = RunLock(sys.argv[1]); lock.acquire(); print('held', flush=True); time.sleep(60)", str(out)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunLockedError, match=r"in use by another extraction \(pid .*; wait for it to end or use "
+                                                 r"another --out"):
+            seqjepa.extract(model_dir, image_folder, out, shard_size=3, **KW)
+        assert tmp.read_bytes() == b"the first run's shard in flight"
+    finally:
+        holder.kill()
+        holder.wait()
+    assert seqjepa.extract(model_dir, image_folder, out, shard_size=3, **KW).shards_written == 1
+    assert not tmp.exists() and len(seqjepa.read_features(out)["row"]) == 11
