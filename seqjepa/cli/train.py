@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --resume: continue although the recipe differs from the checkpoint's (outside the model "
                         "section); the change is recorded in OUTPUT/recipe-changes.jsonl")
     p.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda when available")
+    p.add_argument("--allow-dataset-code", action="store_true",
+                   help="let a recipe's data.dataset 'module:callable' import and call that Python code (only for "
+                        "recipes you trust: it runs with your rights)")
     p.set_defaults(func=run_train)
 
     e = sub.add_parser("export-run", help="export a training run to config.json + model.safetensors (seqjepa.load reads it)")
@@ -37,6 +40,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     r = sub.add_parser("recipes", help="list the shipped training recipes")
     r.set_defaults(func=run_list)
+
+
+def _check_dataset_code(name: str, allowed: bool) -> None:
+    """A recipe's ``"module:callable"`` dataset is code: imported and called only when the command line says so
+    (``"os:system"`` would run a shell command). Named datasets need no flag."""
+    from ..train.datasets import KNOWN_DATASETS
+
+    if name in KNOWN_DATASETS or allowed:
+        return
+    raise ValueError(
+        f"data.dataset: {name[:80]!r} names Python code (module:callable) that training would import and call; "
+        "pass --allow-dataset-code if you trust this recipe, or use a named dataset "
+        f"({', '.join(sorted(KNOWN_DATASETS))})")
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -60,6 +76,7 @@ def run_train(args: argparse.Namespace) -> int:
     if Path(args.output).exists() and not Path(args.output).is_dir():
         raise FileExistsError(f"--output: {args.output} exists and is not a directory")
     recipe = load_recipe(args.recipe, args.set)
+    _check_dataset_code(recipe["data"]["dataset"], args.allow_dataset_code)
     check_data_arguments(recipe, args.data_root)
     if args.device is not None:
         resolve_device(args.device)

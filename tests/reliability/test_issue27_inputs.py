@@ -118,3 +118,15 @@ def test_train_output_with_a_tilde_is_the_home_directory_not_a_literal_tilde(tmp
     status, err = _run(["train", "--recipe", "toy-3diebench", "--output=~/x", "--data-root", str(tmp_path)], capsys)
     assert status == 2 and str(tmp_path / "home" / "x") in err and "exists and is not a directory" in err, err
     assert not (tmp_path / "cwd" / "~").exists()
+
+
+def test_a_recipe_naming_code_as_its_dataset_needs_an_explicit_flag(tmp_path, capsys):
+    import json
+
+    marker = tmp_path / "ran"
+    recipe = tmp_path / "r.json"
+    recipe.write_text(json.dumps({"data": {"dataset": "os:system", "options": {}}}))
+    status, err = _run(["train", "--recipe", str(recipe), "--output", str(tmp_path / "run"), "--data-root",
+                        f"touch {marker}"], capsys)
+    assert status == 2 and "names Python code (module:callable)" in err and "--allow-dataset-code" in err, err
+    assert not marker.exists() and not (tmp_path / "run").exists()
