@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..errors import NonFiniteLossError, SeqJEPAError
+from ..errors import IntegrityError, NonFiniteLossError, SeqJEPAError
 from ..models.inference import resolve_precision
 from ..utils.files import atomic_write_text
 from ..models.model import SeqJEPA
@@ -382,6 +382,12 @@ class Trainer:
             found, state, skipped = find_resumable(self.output_dir)
             for reason in skipped:
                 self.log(f"resume: skipping unusable checkpoint: {reason}")
+            if found is None and skipped:
+                # starting afresh would overwrite them, and a rerun of the same command would do it again
+                raise IntegrityError(
+                    f"--resume auto: none of the {len(skipped)} checkpoint(s) in {self.output_dir} can be used "
+                    f"(first: {skipped[0][:300]}); nothing was changed. Resume from a checkpoint file you trust "
+                    "(--resume PATH), or move the damaged ones away to start a fresh run")
             path = found
         elif self.resume:
             path = Path(self.resume)
