@@ -15,7 +15,7 @@ import struct
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator, Optional, Union
+from typing import IO, Any, Iterator, Optional, Union
 
 from ..errors import IntegrityError
 
@@ -212,20 +212,63 @@ def check_replaceable(path: PathLike, *, what: str, kind: str) -> None:
         return
     marker = target / OUTPUT_MARKER
     try:
-        recorded = json.loads(marker.read_text(encoding="utf-8")).get("kind")
-    except (OSError, ValueError, AttributeError):
-        recorded = None
+        record = json.loads(marker.read_text(encoding="utf-8"))
+        recorded = record.get("kind")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        record, recorded = None, None
     if recorded != kind:
-        found = "no seqjepa marker" if recorded is None else f"its marker says {recorded!r}"
+        found = "no seqjepa marker" if recorded is None else f"its marker says {str(recorded)[:40]!r}"
         raise FileExistsError(
             f"{what}: {target} exists and was not written by this seqjepa command ({found}: {OUTPUT_MARKER}); "
             "it is left as it is: remove it yourself or choose another path"
         )
+    st = target.stat()
+    if record.get("directory") != {"dev": st.st_dev, "ino": st.st_ino}:
+        # a marker is worth nothing once copied: it must have been written for this very directory
+        raise FileExistsError(
+            f"{what}: the {OUTPUT_MARKER} marker in {target} was not written for this directory (copied from "
+            "another, or by an older seqjepa); it is left as it is: remove it yourself or choose another path"
+        )
+    added, changed = _listing_changes(target, record.get("files"))
+    if added or changed:
+        parts = ([f"{len(added)} file(s) it did not write (e.g. {added[0][:120]})"] if added else []) + \
+                ([f"{len(changed)} file(s) changed or removed since (e.g. {changed[0][:120]})"] if changed else [])
+        raise FileExistsError(
+            f"{what}: {target} holds {' and '.join(parts)}; replacing it would lose them: move them away, remove "
+            "the directory yourself or choose another path"
+        )
+
+
+def _listing(directory: Path) -> dict[str, int]:
+    """Relative path -> size of every file under ``directory`` (links not followed), the marker excepted."""
+    files: dict[str, int] = {}
+    for dirpath, dirnames, filenames in os.walk(directory):
+        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, directory)
+            if rel != OUTPUT_MARKER:
+                files[Path(rel).as_posix()] = os.lstat(path).st_size
+    return files
+
+
+def _listing_changes(directory: Path, recorded: Any) -> tuple[list[str], list[str]]:
+    """(files not in the recorded listing, recorded files missing or of another size), each sorted."""
+    if not isinstance(recorded, dict):
+        return ["(the marker records no listing)"], []
+    now = _listing(directory)
+    added = sorted(set(now) - set(recorded))
+    changed = sorted(k for k, size in recorded.items() if now.get(k) != size)
+    return added, changed
 
 
 def mark_output(directory: PathLike, *, kind: str) -> None:
-    """Record in ``directory`` that a seqjepa command of ``kind`` wrote it (so a later ``--overwrite`` may replace it)."""
-    atomic_write_text(Path(directory) / OUTPUT_MARKER, json.dumps({"kind": kind, "written_by": "seqjepa"}) + "\n")
+    """Record in ``directory`` that a seqjepa command of ``kind`` wrote it, and what it wrote (so a later
+    ``--overwrite`` may replace it, and only it: not a copy of the marker elsewhere, nor files added since)."""
+    d = Path(directory)
+    st = d.stat()
+    record = {"kind": kind, "written_by": "seqjepa", "directory": {"dev": st.st_dev, "ino": st.st_ino},
+              "files": _listing(d)}
+    atomic_write_text(d / OUTPUT_MARKER, json.dumps(record, sort_keys=True) + "\n")
 
 
 def remove_output(path: PathLike, *, what: str, kind: str) -> None:
