@@ -504,12 +504,22 @@ class Trainer:
                 error = exc
             except KeyboardInterrupt:  # a second Ctrl-C: the save is abandoned, the previous files stay
                 _remove_temporaries(self.output_dir)
+                self._say_how_to_resume_after_abandoning()
                 raise
         if any_rank(error is not None, self.env.device):
             if error is not None:
                 raise error
             raise SeqJEPAError("rank 0 could not write a checkpoint; stopping")
         return str(self.output_dir / names[0])
+
+    def _say_how_to_resume_after_abandoning(self) -> None:
+        """After a second Ctrl-C: the checkpoint that is left, and the command that continues from it."""
+        found, _, _ = find_resumable(self.output_dir)
+        if found is None:
+            self.log("Ctrl-C again: the save was abandoned and no checkpoint had been written yet")
+        else:
+            self.log(f"Ctrl-C again: the save was abandoned; {found} is unchanged")
+            self.log(f"resume with: {self.resume_command()}")
 
     def _check_finite(self, bad: torch.Tensor, where: str) -> None:
         if any_rank(bool(bad.item()), self.env.device):

@@ -21,3 +21,22 @@ def test_resume_auto_with_every_checkpoint_corrupt_is_refused_and_changes_nothin
         Trainer(tiny_recipe(epochs=1, checkpoint_every=1), tmp_path, resume="auto", **QUIET).run()
     after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file() and p.name in before}
     assert after == before
+
+
+def test_a_second_ctrl_c_during_a_save_still_says_how_to_resume(tmp_path, monkeypatch):
+    import seqjepa.train.loop as loop
+
+    real, calls, lines = loop.save_checkpoint, [], []
+
+    def save(path, state):
+        calls.append(path.name)
+        if len(calls) > 2:  # epoch 1 wrote last.pt and epoch_1.pt; the next save is interrupted
+            raise KeyboardInterrupt
+        real(path, state)
+
+    monkeypatch.setattr(loop, "save_checkpoint", save)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(tiny_recipe(epochs=2, checkpoint_every=1), tmp_path, log=lines.append).run()
+    assert any("the save was abandoned" in line for line in lines), lines
+    resume = [line for line in lines if line.startswith("resume with: ")]
+    assert resume and resume[-1].endswith("--resume auto") and str(tmp_path) in resume[-1]
