@@ -343,7 +343,14 @@ class _BadView(Exception):
 
 
 def _float_matrix(what: str, value: Any, rows: int, cols: int) -> np.ndarray:
-    """``value`` as a finite float64 (rows, cols) array, or a ValueError saying what it is instead."""
+    """``value`` as a finite float64 (rows, cols) array of JSON numbers (not strings, not booleans) of magnitude
+    at most MAX_ACTION_MAGNITUDE, or a ValueError saying what it is instead."""
+    from ..models.checks import MAX_ACTION_MAGNITUDE
+
+    if not isinstance(value, list) or not all(
+            isinstance(r, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in r)
+            for r in value):
+        raise ValueError(f"{what} must be a list of {rows} lists of {cols} numbers, got {value!r:.80}")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -354,6 +361,9 @@ def _float_matrix(what: str, value: Any, rows: int, cols: int) -> np.ndarray:
         raise ValueError(f"{what}: expected shape ({rows}, {cols}), got {arr.shape}")
     if not np.isfinite(arr).all():
         raise ValueError(f"{what}: expected finite numbers, got NaN or Inf")
+    if arr.size and np.abs(arr).max() > MAX_ACTION_MAGNITUDE:
+        raise ValueError(f"{what}: expected numbers of magnitude at most {MAX_ACTION_MAGNITUDE:g}, got "
+                         f"{np.abs(arr).max():.3g}")
     return arr
 
 

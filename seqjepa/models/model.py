@@ -21,7 +21,8 @@ from torch import nn
 
 from .backbones import create_encoder
 from .config import SeqJEPAConfig
-from .checks import check_actions, check_finite, check_images, check_same_device
+from .checks import (MAX_ACTION_MAGNITUDE, MAX_IMAGE_MAGNITUDE, check_actions, check_finite, check_images,
+                     check_same_device)
 
 __all__ = ["SeqJEPA", "ema_update_", "SeqJEPAOutput", "SeqJEPATrainOutput", "ActionEmbedding", "Aggregator", "Predictor"]
 
@@ -203,7 +204,7 @@ class SeqJEPA(nn.Module):
         check_same_device(self, **{name: t})
         self._check_dtype(name, t)
         if values:
-            check_finite(name, t)
+            check_finite(name, t, MAX_IMAGE_MAGNITUDE, "normalized image values")
         return t
 
     def _check_actions(
@@ -227,7 +228,7 @@ class SeqJEPA(nn.Module):
         check_same_device(self, **{name: t})
         self._check_dtype(name, t)
         if values:
-            check_finite(name, t)
+            check_finite(name, t, MAX_ACTION_MAGNITUDE, "action values")
         return t
 
     def _check_features(self, name: str, t: object, shape: tuple, what: str) -> None:

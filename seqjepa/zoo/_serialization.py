@@ -205,6 +205,10 @@ def load_weights_bytes(
         state = load_safetensors_bytes(data)
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for corrupt bytes
         raise IntegrityError(f"{source} is not a readable safetensors file: {type(exc).__name__}: {exc}") from None
+    for key, tensor in state.items():  # NaN weights load silently and give NaN features for every input
+        if tensor.is_floating_point() and tensor.numel() and not bool(torch.isfinite(tensor).all()):
+            raise IntegrityError(f"{source}: tensor {key[:120]!r} holds NaN or Inf values: the weights are damaged "
+                                 "(or come from a diverged run)")
     model = model_from_state_dict(config, state, source=source, model_class=model_class)
     return finalize(model, device=device, dtype=dtype)
 

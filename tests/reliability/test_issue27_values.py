@@ -1,0 +1,55 @@
+"""Values accepted without a check before issue 27: huge inputs and actions, numeric strings, NaN weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import seqjepa
+from seqjepa.errors import IntegrityError
+
+from ..conftest import small_config
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return seqjepa.SeqJEPA(small_config()).eval()
+
+
+def test_huge_finite_images_and_actions_are_refused(model):
+    s = model.config.image_size
+    with pytest.raises(ValueError, match=r"images: expected normalized image values of magnitude at most 1e\+08, "
+                                         r"got 3e\+38"):
+        model.equivariant_embedding(torch.full((1, 3, s, s), 3e38))
+    views = torch.zeros(1, 2, 3, s, s)
+    actions = torch.full((1, 1, model.config.action_dim), 1e30)
+    with pytest.raises(ValueError, match=r"actions: expected action values of magnitude at most 1e\+06"):
+        model.encode_views(views, actions)
+    out = model.encode_views(views, torch.zeros(1, 1, model.config.action_dim))
+    assert torch.isfinite(out.invariant).all()
+
+
+@pytest.mark.parametrize("actions, match", [
+    ([["0", "0", "0.38", "0.92"]], "must be a list of 1 lists of 4 numbers"),
+    ([[0, 0, 1e308, 1]], "magnitude at most 1e\\+06"),
+    ([[True, 0, 0, 1]], "must be a list of 1 lists of 4 numbers"),
+])
+def test_manifest_actions_must_be_plain_bounded_numbers(tmp_path, actions, match):
+    import json
+
+    from seqjepa.features.sources import ManifestSource
+
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"id": "a", "views": ["x.png", "y.png"], "actions": actions}) + "\n")
+    with pytest.raises(ValueError, match=rf"line 1: 'actions'.*{match}"):
+        ManifestSource(manifest, image_size=16, interpolation="bilinear", draft=False, action_space="rotation",
+                       action_dim=4)
+
+
+def test_nan_weights_are_refused_when_loaded(model, tmp_path):
+    with torch.no_grad():
+        next(model.parameters())[0].fill_(float("nan"))
+    model.save_pretrained(str(tmp_path / "m"))
+    with pytest.raises(IntegrityError, match="holds NaN or Inf values"):
+        seqjepa.load(str(tmp_path / "m"))
