@@ -14,6 +14,9 @@ def _describe(t: torch.Tensor) -> str:
 def _check_tensor(name: str, value: object) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
         raise ValueError(f"{name}: expected a torch.Tensor, got {type(value).__name__}")
+    if value.layout != torch.strided:
+        raise ValueError(f"{name}: expected a dense tensor, got a {str(value.layout).replace('torch.', '')} one "
+                         "(call .to_dense() first)")
     return value
 
 

@@ -189,6 +189,12 @@ class SeqJEPA(nn.Module):
         return next(self.encoder.parameters()).dtype
 
     def _check_dtype(self, name: str, t: torch.Tensor) -> None:
+        if (t.is_inference() and torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+                and any(p.requires_grad for p in self.parameters())):
+            raise ValueError(
+                f"{name}: a tensor created under torch.inference_mode() cannot enter a computation autograd "
+                "records (gradients are enabled and the model has trainable parameters): make it outside "
+                "inference mode, pass a .clone() made outside it, or call the model under torch.no_grad()")
         if torch.is_autocast_enabled(t.device.type):
             return
         want = self._param_dtype()

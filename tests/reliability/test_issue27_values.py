@@ -53,3 +53,16 @@ def test_nan_weights_are_refused_when_loaded(model, tmp_path):
     model.save_pretrained(str(tmp_path / "m"))
     with pytest.raises(IntegrityError, match="holds NaN or Inf values"):
         seqjepa.load(str(tmp_path / "m"))
+
+
+def test_sparse_and_inference_mode_tensors_are_named_not_foreign_errors(model):
+    s = model.config.image_size
+    x = torch.zeros(2, 3, s, s)
+    with pytest.raises(ValueError, match=r"images: expected a dense tensor, got a sparse_coo one"):
+        model.equivariant_embedding(x.to_sparse())
+    with torch.inference_mode():
+        frozen = torch.zeros(2, 3, s, s)
+    with pytest.raises(ValueError, match=r"images: a tensor created under torch.inference_mode\(\) cannot enter"):
+        model.train().equivariant_embedding(frozen)
+    with torch.no_grad():  # nothing recorded: fine
+        assert model.equivariant_embedding(frozen).shape[0] == 2
