@@ -12,6 +12,7 @@ import errno
 import io
 import json
 import os
+import pickle
 import random
 import re
 import socket
@@ -23,7 +24,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from ..errors import CheckpointSaveError, IntegrityError, RunLockedError
+from ..errors import CheckpointSaveError, IntegrityError, RunLockedError, UnsafeCheckpointError
 from ..utils.files import atomic_open, atomic_write_text
 
 __all__ = [
@@ -101,15 +102,34 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> None
         ) from exc
 
 
+def _first_line(exc: BaseException) -> str:
+    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return text[:300]
+
+
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Load a training checkpoint with ``weights_only=True``; raise :class:`IntegrityError` if unreadable or incomplete."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"checkpoint {p} does not exist")
+    from ..zoo._convert_official import check_torch_magic
+
+    with open(p, "rb") as fh:
+        head = fh.read(16)
+    if head:
+        check_torch_magic(head, f"checkpoint {p}", IntegrityError)
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc)) or re.search(r"global ([\w.]+)", str(exc))
+        if found is not None:  # torch's pages-long advice to set weights_only=False is the wrong one here
+            raise UnsafeCheckpointError(
+                f"checkpoint {p} references {found.group(1)}, which no seqjepa checkpoint holds: it was not loaded "
+                "and none of its code ran. Do not load it with weights_only=False: it may be malicious") from None
+        raise IntegrityError(f"checkpoint {p} cannot be read ({_first_line(exc)}); it is truncated or corrupt") from None
     except Exception as exc:  # torch raises RuntimeError, EOFError, UnpicklingError... for damaged files
-        raise IntegrityError(f"checkpoint {p} cannot be read ({type(exc).__name__}: {exc}); it is truncated or corrupt") from exc
+        raise IntegrityError(f"checkpoint {p} cannot be read ({type(exc).__name__}: {_first_line(exc)}); it is "
+                             "truncated or corrupt") from exc
     if not isinstance(state, dict):
         raise IntegrityError(f"checkpoint {p} is not a seqjepa training checkpoint (a {type(state).__name__})")
     missing = [k for k in _REQUIRED if k not in state]

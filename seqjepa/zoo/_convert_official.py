@@ -266,8 +266,17 @@ def _infer_config(state: Mapping[str, torch.Tensor], a: Mapping[str, Any], repor
     return out
 
 
+def check_torch_magic(data: bytes, path: PathLike, error: type = CheckpointMismatchError) -> None:
+    """``error`` unless ``data`` starts as a torch checkpoint does: a zip archive or (the legacy format) a
+    pickle. A text file would otherwise fail deep inside torch with, say, ``KeyError: 101``."""
+    if not (data.startswith(b"PK\x03\x04") or data.startswith(b"\x80")):
+        raise error(f"{os.fspath(path)} is not a torch checkpoint: neither a zip archive nor a pickle "
+                             f"(it starts with {data[:16]!r})")
+
+
 def _safe_torch_load(data: bytes, path: PathLike) -> Any:
     """``torch.load`` of ``data`` (the bytes of ``path``) with ``weights_only=True`` and our allow-list."""
+    check_torch_magic(data, path)
     _check_zip_sizes(data, path)
     blocked: list[str] = []
     get_unsafe = getattr(torch.serialization, "get_unsafe_globals_in_checkpoint", None)

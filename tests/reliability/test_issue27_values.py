@@ -66,3 +66,37 @@ def test_sparse_and_inference_mode_tensors_are_named_not_foreign_errors(model):
         model.train().equivariant_embedding(frozen)
     with torch.no_grad():  # nothing recorded: fine
         assert model.equivariant_embedding(frozen).shape[0] == 2
+
+
+def test_a_text_pth_and_a_malicious_resume_pickle_get_seqjepa_messages(tmp_path, capsys):
+    import os
+
+    from seqjepa.cli import main
+    from seqjepa.errors import CheckpointMismatchError, UnsafeCheckpointError
+    from seqjepa.train.checkpoint import load_checkpoint
+
+    text = tmp_path / "notes.pth"
+    text.write_text("hello, this is a text file\n")
+    with pytest.raises(CheckpointMismatchError, match=r"notes.pth is not a torch checkpoint: neither a zip archive "
+                                                      r"nor a pickle"):
+        seqjepa.load(str(text))
+    with pytest.raises(IntegrityError, match=r"is not a torch checkpoint"):
+        load_checkpoint(text)
+
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    torch.save({"x": Evil()}, tmp_path / "evil.pt")
+    with pytest.raises(UnsafeCheckpointError, match=r"references \S*system, which no seqjepa checkpoint holds"):
+        load_checkpoint(tmp_path / "evil.pt")
+    from seqjepa.data import make_toy_3diebench
+
+    make_toy_3diebench(tmp_path / "toy", objects=4, views=6, classes=2, size=24, seed=0, workers=1)
+    status = main(["train", "--recipe", "toy-3diebench", "--output", str(tmp_path / "run"), "--data-root",
+                   str(tmp_path / "toy"), "--resume", str(tmp_path / "evil.pt"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert not marker.exists()
+    assert status != 0 and "none of its code ran" in err and len(err) < 600, err
