@@ -150,6 +150,22 @@ def train_step(
     return ssl_loss.detach(), (logits.detach() if logits is not None else None), (pred.detach() if pred is not None else None)
 
 
+def _check_compiler(device: torch.device) -> None:
+    """``train.compile`` on CPU: TorchInductor builds C++ and fails at the first step, with pages of InductorError,
+    when no compiler is installed; say so before any work."""
+    if device.type != "cpu":
+        return
+    import shutil
+
+    candidates = [c for c in (os.environ.get("CXX"), "g++", "c++", "clang++") if c]
+    if not any(shutil.which(c) for c in candidates):
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            "train.compile: torch.compile on CPU needs a C++ compiler, and none of "
+            f"{', '.join(candidates)} is on PATH; set train.compile=false (--set train.compile=false) or install one")
+
+
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
@@ -309,6 +325,8 @@ class Trainer:
         if self.train_dataset is None:
             check_data_arguments(self.recipe, self.data_root)  # before anything is created or locked
         self.env = init_distributed(self.device_request)
+        if self.recipe["train"]["compile"]:
+            _check_compiler(self.env.device)
         lock = RunLock(self.output_dir) if self.env.is_main else None
         if lock is not None:
             lock.acquire()

@@ -40,3 +40,19 @@ def test_a_second_ctrl_c_during_a_save_still_says_how_to_resume(tmp_path, monkey
     assert any("the save was abandoned" in line for line in lines), lines
     resume = [line for line in lines if line.startswith("resume with: ")]
     assert resume and resume[-1].endswith("--resume auto") and str(tmp_path) in resume[-1]
+
+
+def test_compile_on_a_cpu_without_a_compiler_is_one_line_before_work(tmp_path, monkeypatch, capsys):
+    import json
+
+    from seqjepa.cli import main
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv("CXX", raising=False)
+    recipe = tmp_path / "r.json"
+    recipe.write_text(json.dumps(tiny_recipe(epochs=1)))
+    status = main(["train", "--recipe", str(recipe), "--output", str(tmp_path / "run"), "--device", "cpu",
+                   "--allow-dataset-code", "--set", "train.compile=true"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and "train.compile: torch.compile on CPU needs a C++ compiler" in err, err
+    assert not (tmp_path / "run").exists()
