@@ -130,3 +130,16 @@ def test_a_recipe_naming_code_as_its_dataset_needs_an_explicit_flag(tmp_path, ca
                         f"touch {marker}"], capsys)
     assert status == 2 and "names Python code (module:callable)" in err and "--allow-dataset-code" in err, err
     assert not marker.exists() and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--recipe", "toy-3diebench", "--output", "{tmp}/run", "--set", "train.epochs=" + "9" * 100_000],
+    ["train", "--recipe", "toy-3diebench", "--output", "{tmp}/run", "--set", "train.epochs=" + "[1, " * 20_000],
+    ["info", "n" * 10_000],
+    ["train", "--recipe", "{tmp}/" + "d" * 200 + "/" + "r" * 200 + ".json", "--output", "{tmp}/run"],
+])
+def test_messages_cut_long_echoed_values(tmp_path, capsys, argv):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    status, err = _run(argv, capsys)
+    assert status == 2 and err.count("\n") == 1 and len(err) < 2200, (len(err), err[:300])
+    assert "characters" in err and "Traceback" not in err
