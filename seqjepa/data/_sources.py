@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ._contract import SequenceDataset
+from ..utils.files import path_problem
 from ._images import load_rgb
 
 __all__ = ["ImageSource", "IMAGE_EXTENSIONS", "ImageSequenceDataset"]
@@ -37,7 +38,7 @@ class ImageSource:
         if root is not None:
             self.root = Path(root)
             if not self.root.is_dir():
-                raise FileNotFoundError(f"root: image folder {self.root} does not exist")
+                raise FileNotFoundError(f"root: image folder {path_problem(self.root, 'a directory')}")
             classes = sorted(d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith("."))
             if not classes:
                 raise FileNotFoundError(f"root: {self.root} has no class sub-folders (expected root/<class>/<image>)")

@@ -41,7 +41,7 @@ import logging
 import numpy as np
 
 from ..errors import IntegrityError
-from ..utils.files import atomic_write_bytes, atomic_write_text
+from ..utils.files import atomic_write_bytes, atomic_write_text, path_problem
 
 __all__ = [
     "FORMAT",
@@ -414,7 +414,7 @@ class Features(Mapping):
 def _open_dir(path: PathLike) -> tuple[Path, dict[str, Any]]:
     out = Path(os.path.expanduser(os.fspath(path)))
     if not out.is_dir():
-        raise FileNotFoundError(f"path: feature directory {out} does not exist")
+        raise FileNotFoundError(f"path: feature directory {path_problem(out, 'a directory')}")
     try:
         meta = read_meta(out)
     except ValueError as exc:

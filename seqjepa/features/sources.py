@@ -27,6 +27,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..errors import IntegrityError
+from ..utils.files import path_problem
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -115,7 +116,7 @@ class ImageFolderSource(Source):
     def __init__(self, root: PathLike, *, image_size: int, interpolation: str, draft: bool) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
-            raise FileNotFoundError(f"source: image folder {self.root} does not exist")
+            raise FileNotFoundError(f"source: image folder {path_problem(self.root, 'a directory')}")
         self.image_size, self.interpolation, self.draft = int(image_size), interpolation, bool(draft)
         found: list[tuple[tuple[str, ...], int]] = []
         for dirpath, dirnames, filenames in os.walk(self.root):
@@ -201,7 +202,7 @@ class ManifestSource(Source):
         """``action_space``/``action_dim``: the model's (None for a model without action conditioning)."""
         self.path = Path(path)
         if not self.path.is_file():
-            raise FileNotFoundError(f"source: manifest {self.path} does not exist")
+            raise FileNotFoundError(f"source: manifest {path_problem(self.path, 'a JSON Lines file')}")
         self.base = self.path.parent
         self.image_size, self.interpolation, self.draft = int(image_size), interpolation, bool(draft)
         raw = self.path.read_bytes()
@@ -388,7 +389,7 @@ class DatasetSource(Source):
         self.name, self.root, self.split, self.seed = name, Path(root), split, seed
         self.m = num_views
         if not self.root.is_dir():
-            raise FileNotFoundError(f"source: dataset root {self.root} does not exist")
+            raise FileNotFoundError(f"source: dataset root {path_problem(self.root, 'a directory')}")
         import seqjepa.data as data
 
         common = dict(num_views=num_views - 1, image_size=config.image_size, mean=config.mean, std=config.std, seed=seed)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from ..errors import CheckpointSaveError, IntegrityError, RunLockedError, UnsafeCheckpointError
-from ..utils.files import atomic_open, atomic_write_text
+from ..utils.files import atomic_open, atomic_write_text, path_problem
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -111,7 +111,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Load a training checkpoint with ``weights_only=True``; raise :class:`IntegrityError` if unreadable or incomplete."""
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"checkpoint {p} does not exist")
+        raise FileNotFoundError(f"checkpoint {path_problem(p, 'a checkpoint file')}")
     from ..zoo._convert_official import check_torch_magic
 
     with open(p, "rb") as fh:

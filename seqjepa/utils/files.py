@@ -30,6 +30,7 @@ __all__ = [
     "check_safetensors_file",
     "check_safetensors_bytes",
     "require_regular_file",
+    "path_problem",
     "OUTPUT_MARKER",
     "check_replaceable",
     "mark_output",
@@ -152,6 +153,28 @@ def verify_sha256(path: PathLike, expected: str, *, what: str = "file") -> str:
     return actual
 
 
+def path_problem(path: PathLike, wanted: str) -> str:
+    """``"<path> does not exist"`` or ``"<path> is <what it is>, not <wanted>"``: for the message when a path is not
+    the kind asked for (a plain file where a directory was expected is not "missing", nor is a link to /dev/zero)."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        return f"{p} is a link whose target is missing" if p.is_symlink() else f"{p} does not exist"
+    except OSError as exc:
+        return f"{p} cannot be read ({exc.strerror or exc})"
+    if stat.S_ISDIR(st.st_mode):
+        kind = "a directory"
+    elif stat.S_ISREG(st.st_mode):
+        kind = "a file"
+    elif stat.S_ISFIFO(st.st_mode):
+        kind = "a FIFO"
+    else:
+        kind = "a device or special file"
+    link = f" (a link to {os.path.realpath(p)})" if p.is_symlink() else ""
+    return f"{p} is {kind}{link}, not {wanted}"
+
+
 def require_regular_file(path: PathLike, *, why: str) -> None:
     """Raise naming what ``path`` is when it is not a regular file (missing, a directory, a device, a dangling link).
 
@@ -222,13 +245,9 @@ def check_replaceable(path: PathLike, *, what: str, kind: str) -> None:
             f"{what}: {target} exists and was not written by this seqjepa command ({found}: {OUTPUT_MARKER}); "
             "it is left as it is: remove it yourself or choose another path"
         )
-    st = target.stat()
-    if record.get("directory") != {"dev": st.st_dev, "ino": st.st_ino}:
-        # a marker is worth nothing once copied: it must have been written for this very directory
-        raise FileExistsError(
-            f"{what}: the {OUTPUT_MARKER} marker in {target} was not written for this directory (copied from "
-            "another, or by an older seqjepa); it is left as it is: remove it yourself or choose another path"
-        )
+    # the marker lists what the command wrote: a marker copied into another directory, or files added, changed
+    # or removed since, no longer match it (a listing rather than an inode, so that the same command writes the
+    # same bytes wherever it runs)
     added, changed = _listing_changes(target, record.get("files"))
     if added or changed:
         parts = ([f"{len(added)} file(s) it did not write (e.g. {added[0][:120]})"] if added else []) + \
@@ -254,7 +273,7 @@ def _listing(directory: Path) -> dict[str, int]:
 def _listing_changes(directory: Path, recorded: Any) -> tuple[list[str], list[str]]:
     """(files not in the recorded listing, recorded files missing or of another size), each sorted."""
     if not isinstance(recorded, dict):
-        return ["(the marker records no listing)"], []
+        return ["(its marker lists no files: written by an older seqjepa?)"], []
     now = _listing(directory)
     added = sorted(set(now) - set(recorded))
     changed = sorted(k for k, size in recorded.items() if now.get(k) != size)
@@ -265,9 +284,7 @@ def mark_output(directory: PathLike, *, kind: str) -> None:
     """Record in ``directory`` that a seqjepa command of ``kind`` wrote it, and what it wrote (so a later
     ``--overwrite`` may replace it, and only it: not a copy of the marker elsewhere, nor files added since)."""
     d = Path(directory)
-    st = d.stat()
-    record = {"kind": kind, "written_by": "seqjepa", "directory": {"dev": st.st_dev, "ino": st.st_ino},
-              "files": _listing(d)}
+    record = {"kind": kind, "written_by": "seqjepa", "files": _listing(d)}
     atomic_write_text(d / OUTPUT_MARKER, json.dumps(record, sort_keys=True) + "\n")
 
 

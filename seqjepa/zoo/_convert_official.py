@@ -367,8 +367,9 @@ def read_official_checkpoint(
     """
     p = Path(path)
     if not p.is_file():
-        what = "is a directory, not a .pth file" if p.is_dir() else "does not exist"
-        raise FileNotFoundError(f"checkpoint: {p} {what}")
+        from ..utils.files import path_problem
+
+        raise FileNotFoundError(f"checkpoint: {path_problem(p, 'a .pth file')}")
     with open(p, "rb") as fh:
         data = fh.read()
     _check_checkpoint_bytes(data, p)

@@ -143,3 +143,25 @@ def test_messages_cut_long_echoed_values(tmp_path, capsys, argv):
     status, err = _run(argv, capsys)
     assert status == 2 and err.count("\n") == 1 and len(err) < 2200, (len(err), err[:300])
     assert "characters" in err and "Traceback" not in err
+
+
+def test_a_file_or_a_link_to_dev_zero_is_not_reported_as_missing(tmp_path):
+    import os
+
+    import seqjepa
+    from seqjepa.data import ThreeDIEBench
+    from seqjepa.zoo._convert_official import read_official_checkpoint
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    zero = tmp_path / "zero"
+    os.symlink("/dev/zero", zero)
+    with pytest.raises(FileNotFoundError, match=r"plain.txt is a file, not a directory"):
+        ThreeDIEBench(plain)
+    with pytest.raises(FileNotFoundError, match=r"feature directory .*plain.txt is a file, not a directory"):
+        seqjepa.read_features(plain)
+    with pytest.raises(FileNotFoundError, match=r"zero is a device or special file \(a link to /dev/zero\), not"):
+        read_official_checkpoint(zero)
+    with pytest.raises(FileNotFoundError, match=r"manifest .*zero is a device or special file"):
+        seqjepa.features.sources.ManifestSource(zero, image_size=16, interpolation="bilinear", draft=False,
+                                               action_space=None, action_dim=None)
