@@ -213,8 +213,34 @@ def load_weights_bytes(
     return finalize(model, device=device, dtype=dtype)
 
 
+def check_device(device: Union[str, torch.device], what: str = "device") -> None:
+    """ValueError naming ``device`` unless this machine can hold a model there: torch's own messages ("Found no
+    NVIDIA driver on your system", "not linked with support for mps devices") come late and speak of torch, and
+    the meta device would silently drop the weights."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"{what}: expected 'cpu', 'cuda', 'cuda:N' or 'mps', got {str(device)[:40]!r}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{what}: {str(device)!r} was asked for, but no CUDA device is available here "
+                             "(torch.cuda.is_available() is False: no GPU or no driver); use 'cpu'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"{what}: {str(device)!r} was asked for, this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s)")
+    elif dev.type == "mps":
+        backend = getattr(torch.backends, "mps", None)
+        if backend is None or not backend.is_available():
+            raise ValueError(f"{what}: 'mps' was asked for, but the MPS backend is not available here; use 'cpu'")
+    elif dev.type == "meta":
+        raise ValueError(f"{what}: the meta device holds shapes without values: the loaded weights would be dropped")
+    elif dev.type != "cpu":
+        raise ValueError(f"{what}: expected 'cpu', 'cuda', 'cuda:N' or 'mps', got {str(device)[:40]!r}")
+
+
 def finalize(model: "SeqJEPA", *, device: Union[str, torch.device] = "cpu", dtype: Optional[torch.dtype] = None) -> "SeqJEPA":
     """Move to ``device``/``dtype`` and switch to eval mode."""
+    check_device(device)
     if dtype is not None:
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise ValueError(f"dtype: expected a floating-point torch.dtype, got {dtype}")

@@ -100,3 +100,15 @@ def test_a_text_pth_and_a_malicious_resume_pickle_get_seqjepa_messages(tmp_path,
     err = capsys.readouterr().err
     assert not marker.exists()
     assert status != 0 and "none of its code ran" in err and len(err) < 600, err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the answer on a machine without a GPU")
+@pytest.mark.parametrize("device, match", [
+    ("cuda", r"device: 'cuda' was asked for, but no CUDA device is available here"),
+    ("cuda:3", r"device: 'cuda:3' was asked for, but no CUDA device"),
+    ("meta", r"device: the meta device holds shapes without values"),
+])
+def test_load_on_a_device_this_machine_lacks_is_named(model, tmp_path, device, match):
+    model.save_pretrained(str(tmp_path / "m"))
+    with pytest.raises(ValueError, match=match):
+        seqjepa.load(str(tmp_path / "m"), device=device)
