@@ -215,8 +215,7 @@ def load_weights_bytes(
 
 def check_device(device: Union[str, torch.device], what: str = "device") -> None:
     """ValueError naming ``device`` unless this machine can hold a model there: torch's own messages ("Found no
-    NVIDIA driver on your system", "not linked with support for mps devices") come late and speak of torch, and
-    the meta device would silently drop the weights."""
+    NVIDIA driver on your system", "not linked with support for mps devices") come late and speak of torch."""
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
@@ -232,9 +231,7 @@ def check_device(device: Union[str, torch.device], what: str = "device") -> None
         backend = getattr(torch.backends, "mps", None)
         if backend is None or not backend.is_available():
             raise ValueError(f"{what}: 'mps' was asked for, but the MPS backend is not available here; use 'cpu'")
-    elif dev.type == "meta":
-        raise ValueError(f"{what}: the meta device holds shapes without values: the loaded weights would be dropped")
-    elif dev.type != "cpu":
+    elif dev.type not in ("cpu", "meta"):  # meta: shapes without values, asked for on purpose
         raise ValueError(f"{what}: expected 'cpu', 'cuda', 'cuda:N' or 'mps', got {str(device)[:40]!r}")
 
 
