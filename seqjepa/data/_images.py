@@ -32,7 +32,7 @@ def _open_regular(path: str):
             kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
                     else "a device or special file")
             raise IntegrityError(f"image file {path} is {kind}, not a regular file")
-        return os.fdopen(fd, "rb")
+        return open(path, "rb", opener=lambda _path, _flags: fd)  # named by its path, not its descriptor
     except BaseException:
         os.close(fd)
         raise
@@ -72,6 +72,9 @@ def load_rgb(path: Union[str, "os.PathLike[str]"], size: int | None, *, interpol
         if str(exc).startswith(f"image file {path}"):  # to_rgb: a pixel mode without an 8-bit reading
             raise IntegrityError(str(exc)) from None
         raise IntegrityError(f"image file {path} cannot be decoded (corrupt or truncated?): {exc}") from exc
+    except UnidentifiedImageError:  # PIL's text names the file object; the path is named here already
+        raise IntegrityError(f"image file {path} cannot be decoded (corrupt or truncated?): cannot identify "
+                             "image file") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise IntegrityError(f"image file {path} cannot be decoded (corrupt or truncated?): {exc}") from exc
 
