@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from ..utils.files import check_replaceable, mark_output
-from ._options import non_negative_float, non_negative_int, positive_int, resolve_device
+from ._options import non_negative_float, non_negative_int, positive_int, resolve_device, worker_count
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=positive_int, default=64, help="sequences per feature-extraction batch")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1... (default: cuda when available)")
     p.add_argument("--precision", choices=("auto", "bf16", "fp16", "fp32"), default="auto", help="auto: bf16 autocast on a GPU that has it, fp32 on a CPU")
-    p.add_argument("--workers", type=non_negative_int, default=0, help="data-loading worker processes")
+    p.add_argument("--workers", type=worker_count, default=0, help="data-loading worker processes (at most 64)")
     p.add_argument("--max-train", type=positive_int, help="evaluate a seeded random subset of this many training sequences")
     p.add_argument("--max-val", type=positive_int, help="same for the val/test split")
     p.add_argument("--redraw", type=non_negative_int, default=0, metavar="N",

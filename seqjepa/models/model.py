@@ -258,7 +258,16 @@ class SeqJEPA(nn.Module):
         encoder = self.encoder
         if target and self.target_encoder is not None:
             encoder = self.target_encoder
-        return encoder(images)
+        try:
+            return encoder(images)
+        except ValueError as exc:
+            if "Expected more than 1 value per channel when training" not in str(exc):
+                raise
+            # torch's text speaks of channels and sizes, not of what to do
+            raise ValueError(
+                f"images: {images.shape[0]} image(s) in training mode: a BatchNorm layer of the encoder then sees a "
+                "single value per channel and cannot compute batch statistics; call model.eval() for inference, or "
+                "train with larger batches") from None
 
     def _encode_sequence(self, views: torch.Tensor) -> torch.Tensor:
         b, m = views.shape[:2]

@@ -165,3 +165,11 @@ def test_a_file_or_a_link_to_dev_zero_is_not_reported_as_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"manifest .*zero is a device or special file"):
         seqjepa.features.sources.ManifestSource(zero, image_size=16, interpolation="bilinear", draft=False,
                                                action_space=None, action_dim=None)
+
+
+@pytest.mark.parametrize("command", [["eval", "--protocol", "3diebench-rot", "--out", "{tmp}/o"],
+                                     ["extract", "m", "{tmp}", "--out", "{tmp}/o"]])
+def test_a_thousand_workers_are_refused(tmp_path, capsys, command):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in command] + ["--workers", "1000"]
+    status, err = _run(argv, capsys)
+    assert status == 2 and "--workers: expected an integer in [0, 64], got '1000'" in err, err

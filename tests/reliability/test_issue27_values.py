@@ -112,3 +112,12 @@ def test_load_on_a_device_this_machine_lacks_is_named(model, tmp_path, device, m
     model.save_pretrained(str(tmp_path / "m"))
     with pytest.raises(ValueError, match=match):
         seqjepa.load(str(tmp_path / "m"), device=device)
+
+
+def test_one_image_in_training_mode_through_batchnorm_is_explained():
+    torch.manual_seed(0)
+    model = seqjepa.SeqJEPA(small_config(cifar_stem=False)).train()  # 16 px -> 1x1 in the last stage
+    s = model.config.image_size
+    with pytest.raises(ValueError, match=r"images: 1 image\(s\) in training mode: a BatchNorm layer .* model.eval\(\)"):
+        model.equivariant_embedding(torch.randn(1, 3, s, s))
+    assert model.equivariant_embedding(torch.randn(2, 3, s, s)).shape == (2, model.config.encoder_dim)
