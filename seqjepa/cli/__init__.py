@@ -61,9 +61,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _one_line(exc: BaseException) -> str:
     """The message on one line: whitespace runs (line and record separators too) become one space, and any
     other unprintable character an escape, so an argument echoed in a message cannot break it up."""
-    text = " ".join(str(exc).split())
+    text = " ".join(_cut(word) for word in str(exc).split())
     text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    if len(text) > _MAX_MESSAGE:
+        text = text[:_MAX_MESSAGE // 2] + f" …[{len(text) - _MAX_MESSAGE + _MAX_MESSAGE // 4} characters cut]… " + \
+            text[-_MAX_MESSAGE // 4:]
     return text or type(exc).__name__
+
+
+#: The longest word (a name, a path, a --set value echoed back) and the longest message printed in full.
+_MAX_WORD = 200
+_MAX_MESSAGE = 2000
+
+
+def _cut(word: str) -> str:
+    """A word of a message, its middle cut when it is longer than _MAX_WORD characters (a 10,000-character
+    name or a 100 KB value is not worth a screenful; its start and end identify it)."""
+    if len(word) <= _MAX_WORD:
+        return word
+    return f"{word[:120]}…[{len(word) - 180} characters]…{word[-60:]}"
 
 
 if __name__ == "__main__":  # pragma: no cover

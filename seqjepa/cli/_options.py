@@ -41,14 +41,16 @@ def include_target_encoder(args: argparse.Namespace) -> bool:
 _INT_LIMIT = 2**62
 
 
-def _int_type(low: int, what: str):
+def _int_type(low: int, what: str, high: int = _INT_LIMIT, too_high: str = ""):
+    """``too_high``: what to say of a value above ``high`` (default: ``what``)."""
     def parse(text: str) -> int:
         try:
             value = int(text, 10)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not low <= value <= _INT_LIMIT:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text[:80]!r}") from None
+        if not low <= value <= high:
+            expected = too_high if value > high and too_high else what
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
         return value
 
     parse.__name__ = what  # argparse names the type in its messages
@@ -59,6 +61,11 @@ def _int_type(low: int, what: str):
 positive_int = _int_type(1, "an integer >= 1")
 #: ``type=`` for counts that may be 0 (workers, seeds, redraws).
 non_negative_int = _int_type(0, "an integer >= 0")
+#: The most data-loading worker processes a command starts (the recipes' train.num_workers takes up to 1024 for
+#: large multi-GPU nodes; one evaluation or extraction never needs more than this, and 1000 processes exhaust memory).
+MAX_WORKERS = 64
+#: ``type=`` for ``--workers``.
+worker_count = _int_type(0, "an integer >= 0", MAX_WORKERS, f"an integer in [0, {MAX_WORKERS}]")
 
 
 def non_negative_float(text: str) -> float:

@@ -7,7 +7,8 @@ import importlib
 import os
 from pathlib import Path
 
-from ._options import non_negative_float, non_negative_int, positive_int, resolve_device
+from ..utils.files import check_replaceable, mark_output
+from ._options import non_negative_float, non_negative_int, positive_int, resolve_device, worker_count
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=positive_int, default=64, help="sequences per feature-extraction batch")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1... (default: cuda when available)")
     p.add_argument("--precision", choices=("auto", "bf16", "fp16", "fp32"), default="auto", help="auto: bf16 autocast on a GPU that has it, fp32 on a CPU")
-    p.add_argument("--workers", type=non_negative_int, default=0, help="data-loading worker processes")
+    p.add_argument("--workers", type=worker_count, default=0, help="data-loading worker processes (at most 64)")
     p.add_argument("--max-train", type=positive_int, help="evaluate a seeded random subset of this many training sequences")
     p.add_argument("--max-val", type=positive_int, help="same for the val/test split")
     p.add_argument("--redraw", type=non_negative_int, default=0, metavar="N",
@@ -61,7 +62,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--model", default=None, help="registry name or model directory (default: the shipped small model)")
     f.add_argument("--data", required=True, help="ImageFolder root (with train/ and optional val/ inside, or classes directly) or a 3DIEBench root")
     f.add_argument("--layout", choices=("imagefolder", "3diebench"), default="imagefolder")
-    f.add_argument("--out", required=True, help="directory for the fine-tuned model (config.json + model.safetensors)")
+    f.add_argument("--out", required=True, help="directory for the fine-tuned model (config.json + model.safetensors); "
+                   "must be new or empty unless --overwrite")
+    f.add_argument("--overwrite", action="store_true",
+                   help="write over an --out that an earlier seqjepa finetune wrote (nothing else is replaced)")
     f.add_argument("--on", choices=("invariant", "equivariant", "both"), default=None,
                    help="features to classify (imagefolder: equivariant only; 3diebench default: invariant)")
     f.add_argument("--num-views", type=positive_int, default=3, help="3diebench: views per sequence (default 3)")
@@ -99,6 +103,20 @@ def _output_dir(path, option: str = "--out") -> None:
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise FileExistsError(f"{option}: {path} exists and is not a directory")
+
+
+_FINETUNE_KIND = "finetune"
+
+
+def _finetune_out(path, overwrite: bool) -> None:
+    """``--out`` of finetune, checked before work as every command that writes checks it: new or empty, or with
+    ``--overwrite`` a directory an earlier ``seqjepa finetune`` wrote; never the root, home or working directory."""
+    _output_dir(path)
+    check_replaceable(path, what="--out", kind=_FINETUNE_KIND)
+    p = Path(os.path.expanduser(os.fspath(path)))
+    if not overwrite and p.is_dir() and any(p.iterdir()):
+        raise FileExistsError(f"--out: {path} already holds a fine-tuned model; pass --overwrite to replace it "
+                              "or choose another directory")
 
 
 def _load_model(name, device: str):
@@ -198,7 +216,8 @@ def run_finetune(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     device = _device(args.device)
     _directory(args.data, "--data")
-    _output_dir(args.out)
+    _finetune_out(args.out, args.overwrite)
+    args.out = os.path.expanduser(args.out)
     if args.layout == "imagefolder" and args.on not in (None, "equivariant"):
         raise ValueError(f"--on: image folders hold single images, so only 'equivariant' applies, got {args.on!r}")
     model, _ = _load_model(args.model, device)
@@ -230,6 +249,7 @@ def run_finetune(args: argparse.Namespace) -> int:
             msg += f", val top-1 {acc:.2f}%"
         print(msg)
     clf.save_pretrained(args.out)
+    mark_output(args.out, kind=_FINETUNE_KIND)
     print(f"saved the fine-tuned classifier to {args.out}; reload it with seqjepa.load_finetuned({os.fspath(args.out)!r})")
     return 0
 

@@ -8,6 +8,7 @@ import sys
 
 from ..features.runner import DECODES, DEFAULT_SHARD_SIZE, PRECISIONS
 from ..features.sources import DATASETS
+from ._options import worker_count
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="images per forward pass (default 64 on CPU, 256 on CUDA)")
     p.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE,
                    help=f"rows per shard file (default {DEFAULT_SHARD_SIZE})")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=worker_count, default=None,
                    help="DataLoader processes decoding images (default: 0 on CPU, the main process decodes each batch "
                    "on its threads then runs the model; on CUDA cores - 1, at most 8)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda when available)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ._options import add_target_encoder_option, include_target_encoder, resolve_device
@@ -25,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --resume: continue although the recipe differs from the checkpoint's (outside the model "
                         "section); the change is recorded in OUTPUT/recipe-changes.jsonl")
     p.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda when available")
+    p.add_argument("--allow-dataset-code", action="store_true",
+                   help="let a recipe's data.dataset 'module:callable' import and call that Python code (only for "
+                        "recipes you trust: it runs with your rights)")
     p.set_defaults(func=run_train)
 
     e = sub.add_parser("export-run", help="export a training run to config.json + model.safetensors (seqjepa.load reads it)")
@@ -38,6 +42,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=run_list)
 
 
+def _check_dataset_code(name: str, allowed: bool) -> None:
+    """A recipe's ``"module:callable"`` dataset is code: imported and called only when the command line says so
+    (``"os:system"`` would run a shell command). Named datasets need no flag."""
+    from ..train.datasets import KNOWN_DATASETS
+
+    if name in KNOWN_DATASETS or allowed:
+        return
+    raise ValueError(
+        f"data.dataset: {name[:80]!r} names Python code (module:callable) that training would import and call; "
+        "pass --allow-dataset-code if you trust this recipe, or use a named dataset "
+        f"({', '.join(sorted(KNOWN_DATASETS))})")
+
+
 def run_train(args: argparse.Namespace) -> int:
     """Every argument is checked before anything is created, locked or loaded; Ctrl-C saves and exits 130."""
     from pathlib import Path
@@ -45,6 +62,13 @@ def run_train(args: argparse.Namespace) -> int:
     from ..train import Trainer, load_recipe
     from ..train.datasets import check_data_arguments
 
+    # "--output=~/x" reaches us unexpanded (the shell expands ~ only at the start of a word): a literal "./~"
+    # directory is never what was meant
+    args.output = os.path.expanduser(args.output)
+    if args.data_root is not None:
+        args.data_root = os.path.expanduser(args.data_root)
+    if args.resume is not None and args.resume != "auto":
+        args.resume = os.path.expanduser(args.resume)
     if args.resume is not None and args.resume != "auto" and not Path(args.resume).is_file():
         raise FileNotFoundError(f"--resume: expected 'auto' or a checkpoint file, got {args.resume!r} (no such file)")
     if args.allow_recipe_change and args.resume is None:
@@ -52,6 +76,7 @@ def run_train(args: argparse.Namespace) -> int:
     if Path(args.output).exists() and not Path(args.output).is_dir():
         raise FileExistsError(f"--output: {args.output} exists and is not a directory")
     recipe = load_recipe(args.recipe, args.set)
+    _check_dataset_code(recipe["data"]["dataset"], args.allow_dataset_code)
     check_data_arguments(recipe, args.data_root)
     if args.device is not None:
         resolve_device(args.device)

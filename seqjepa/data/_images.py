@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from typing import Sequence, Union
 
 import numpy as np
@@ -21,6 +22,22 @@ PIL_INTERPOLATION = {
 }
 
 
+def _open_regular(path: str):
+    """``path`` opened for reading, refused unless it is a regular file. Opened non-blocking and checked on the
+    descriptor: opening a FIFO for reading would wait forever for a writer, and a check by name could race."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                    else "a device or special file")
+            raise IntegrityError(f"image file {path} is {kind}, not a regular file")
+        return open(path, "rb", opener=lambda _path, _flags: fd)  # named by its path, not its descriptor
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def load_rgb(path: Union[str, "os.PathLike[str]"], size: int | None, *, interpolation: str = "bilinear",
              draft: bool = True) -> np.ndarray:
     """Decode ``path`` to a ``(size, size, 3)`` uint8 array (or the native size when ``size`` is None).
@@ -31,12 +48,13 @@ def load_rgb(path: Union[str, "os.PathLike[str]"], size: int | None, *, interpol
     differ by a few levels (see benchmarks/bench_loader.py). Pass ``draft=False`` for the exact
     official preprocessing.
 
-    A missing file raises FileNotFoundError; an unreadable, truncated or non-image file raises
+    A missing file raises FileNotFoundError; an unreadable, truncated or non-image file, and anything
+    that is not a regular file (a FIFO, a device such as ``/dev/zero``, a directory), raises
     :class:`~seqjepa.errors.IntegrityError`, both naming the file.
     """
     path = os.fspath(path)
     try:
-        with Image.open(path) as im:
+        with _open_regular(path) as fh, Image.open(fh) as im:
             if draft and size is not None and im.format == "JPEG":
                 im.draft("RGB", (size, size))
             im.load()
@@ -46,12 +64,17 @@ def load_rgb(path: Union[str, "os.PathLike[str]"], size: int | None, *, interpol
             return np.asarray(rgb)
     except FileNotFoundError:
         raise FileNotFoundError(f"image file not found: {path}") from None
+    except IntegrityError:
+        raise
     except Image.DecompressionBombError as exc:
         raise IntegrityError(f"image file {path} was refused as a possible decompression bomb: {exc}") from None
     except ValueError as exc:
         if str(exc).startswith(f"image file {path}"):  # to_rgb: a pixel mode without an 8-bit reading
             raise IntegrityError(str(exc)) from None
         raise IntegrityError(f"image file {path} cannot be decoded (corrupt or truncated?): {exc}") from exc
+    except UnidentifiedImageError:  # PIL's text names the file object; the path is named here already
+        raise IntegrityError(f"image file {path} cannot be decoded (corrupt or truncated?): cannot identify "
+                             "image file") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise IntegrityError(f"image file {path} cannot be decoded (corrupt or truncated?): {exc}") from exc
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import os
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -10,6 +12,7 @@ import numpy as np
 import torch
 
 from ._contract import SequenceDataset
+from ..utils.files import path_problem
 from ._images import load_rgb
 
 __all__ = ["ImageSource", "IMAGE_EXTENSIONS", "ImageSequenceDataset"]
@@ -35,7 +38,7 @@ class ImageSource:
         if root is not None:
             self.root = Path(root)
             if not self.root.is_dir():
-                raise FileNotFoundError(f"root: image folder {self.root} does not exist")
+                raise FileNotFoundError(f"root: image folder {path_problem(self.root, 'a directory')}")
             classes = sorted(d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith("."))
             if not classes:
                 raise FileNotFoundError(f"root: {self.root} has no class sub-folders (expected root/<class>/<image>)")
@@ -104,13 +107,23 @@ def positive_int(name: str, value: object, minimum: int = 1) -> int:
     return int(value)
 
 
+#: name -> (lowest, highest, what): the normalization ranges of the model config (seqjepa.models.config).
+_CHANNEL_RANGES = {"mean": (-10.0, 10.0, "per-channel means of [0, 1] pixels"),
+                   "std": (1e-6, 10.0, "per-channel standard deviations")}
+
+
 def channel_triplet(name: str, value: Sequence[float]) -> tuple[float, float, float]:
     try:
         out = tuple(float(v) for v in value)
     except (TypeError, ValueError):
         raise ValueError(f"{name}: expected 3 numbers (one per RGB channel), got {value!r}") from None
     if len(out) != 3:
-        raise ValueError(f"{name}: expected 3 numbers (one per RGB channel), got {len(out)}: {value!r}")
+        raise ValueError(f"{name}: expected 3 numbers (one per RGB channel), got {len(out)}: {value!r:.80}")
+    # the ranges config.json takes: an infinite std zeroes every pixel, a tiny one blows them up, and the run
+    # still "completes" (with a flat loss) instead of failing here
+    low, high, what = _CHANNEL_RANGES.get(name.rsplit(".", 1)[-1], (-math.inf, math.inf, "numbers"))
+    if not all(math.isfinite(v) and low <= v <= high for v in out):
+        raise ValueError(f"{name}: expected finite {what} in [{low:g}, {high:g}], got {list(out)}")
     return out
 
 

@@ -31,6 +31,7 @@ from ..errors import IntegrityError
 from ._contract import SequenceDataset
 from ._images import PIL_INTERPOLATION, load_rgb, to_normalized_tensor
 from ._sources import channel_triplet, check_index, positive_int
+from ..utils.files import path_problem
 from ..utils.log import progress
 
 __all__ = ["ThreeDIEBench", "THREEDIEBENCH_MEAN", "THREEDIEBENCH_STD", "LATENT_DIM"]
@@ -102,7 +103,7 @@ class ThreeDIEBench(SequenceDataset):
         if split not in SPLITS:
             raise ValueError(f"split: expected one of {SPLITS}, got {split!r}")
         if not self.root.is_dir():
-            raise FileNotFoundError(f"root: dataset directory {self.root} does not exist")
+            raise FileNotFoundError(f"root: dataset directory {path_problem(self.root, 'a directory')}")
         self.split = split
         self.action_space = get_action_space(action_space)
         if self.action_space.latent_dim != LATENT_DIM:

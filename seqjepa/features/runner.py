@@ -386,8 +386,13 @@ def _resolve_device(device: Any, world: int) -> tuple[torch.device, Optional[Any
         dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     except RuntimeError:
         raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
+    if dev.type not in ("cpu", "cuda"):  # e.g. "meta": no data, so nothing to compute features with
+        raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {str(device)[:40]!r} "
+                         "(a device that cannot run the model)")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device: {device!r} was asked for but torch.cuda.is_available() is False")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device: {device!r} was asked for, this machine has {torch.cuda.device_count()} CUDA device(s)")
     return dev, None
 
 
@@ -444,8 +449,9 @@ def extract(
 
     Args:
         model: anything :func:`seqjepa.load` takes (registry name, ``hf-hub:...``, directory, ``.pth``),
-            or a :class:`~seqjepa.SeqJEPA` (put in eval mode; its convolution weights are stored
-            channels-last, same values, unless ``channels_last=False``).
+            or a :class:`~seqjepa.SeqJEPA` (run in eval mode on ``device``, then given back in its own
+            mode on its own device; its convolution weights stay stored channels-last, same values,
+            unless ``channels_last=False``).
         source: an image folder (recursive; one image per row; top-level class folders give labels),
             a JSON Lines manifest of sequences (see :class:`seqjepa.features.sources.ManifestSource`),
             a 3DIEBench-layout root, or with ``dataset`` the root of a named dataset.
@@ -488,6 +494,7 @@ def extract(
                             shard_size=shard_size, batch_size=batch_size, num_workers=num_workers,
                             precision=precision, decode=decode)
     dev, rank, world, started_group = _start_processes(device)
+    lock = None
     try:
         net, spec = _open_model(model, revision)
         state_sha = _state_sha256(net)
@@ -498,11 +505,15 @@ def extract(
         n = len(src)
         num_shards = math.ceil(n / opts.shard_size)
         fingerprint, meta = _metadata(net, spec, revision, state_sha, src, opts, precision, want_agg, num_shards)
-        # every rank checks the directory (and refuses the same mismatch); rank 0 alone creates it
+        # every rank checks the directory (and refuses the same mismatch); rank 0 alone creates it, under a lock
+        # that keeps another extraction out of it for as long as this one runs
+        if rank == 0:
+            sh.prepare_dir(opts.out, meta, write=False)
+            lock = _lock_output(opts.out)
         meta = sh.prepare_dir(opts.out, meta, write=rank == 0)
         if started_group:
             torch.distributed.barrier()
-        todo, done = _claim_shards(opts.out, fingerprint, num_shards, rank, world)
+        todo, done = _claim_shards(opts.out, fingerprint, num_shards, rank, world, shard_size=opts.shard_size, rows=n)
         images, seconds = _extract_shards(
             net, src, todo, fingerprint, opts=opts, device=dev, amp_dtype=amp_dtype, want_agg=want_agg,
             rank=rank, world=world)
@@ -513,11 +524,24 @@ def extract(
             seconds=seconds, rank=rank, world_size=world,
         )
     finally:
+        if lock is not None:
+            lock.release()
         if started_group and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
 
 
 # --------------------------------------------------------------------------- the phases of extract
+def _lock_output(out: Path):
+    """The run lock on ``out`` (created if new), as training holds one: a second extraction into the same
+    directory is refused instead of deleting the first one's files in flight."""
+    from ..train.checkpoint import RunLock
+
+    out.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(out, what="extraction", option="--out")
+    lock.acquire()
+    return lock
+
+
 def _start_processes(device: Any) -> tuple[torch.device, int, int, bool]:
     """(device, rank, world size, whether a process group was started): under torchrun (``WORLD_SIZE`` > 1)
     this joins the group; alone, it only resolves the device."""
@@ -540,6 +564,9 @@ def _open_model(model: Any, revision: Optional[str]) -> tuple[Any, Optional[str]
     else:
         raise ValueError(f"model: expected a model name, a path or a seqjepa.SeqJEPA, got {type(model).__name__}")
     param = next(net.parameters())
+    if param.is_meta:
+        raise ValueError("model: its parameters are on the meta device (shapes without weights); load or "
+                         "initialize its weights first")
     if param.dtype != torch.float32:
         raise ValueError(f"model: expected float32 parameters (use precision='bf16' for reduced precision), "
                          f"got {str(param.dtype).replace('torch.', '')}")
@@ -570,14 +597,15 @@ def _metadata(net: Any, spec: Optional[str], revision: Optional[str], state_sha:
     return fingerprint, meta
 
 
-def _claim_shards(out: Path, fingerprint: str, num_shards: int, rank: int, world: int) -> tuple[list[int], set[int]]:
-    """(shards this process still has to write, in order; its shards already done). Shard k is rank k mod world's;
-    the temporary files a stopped run left of them are removed."""
+def _claim_shards(out: Path, fingerprint: str, num_shards: int, rank: int, world: int, *, shard_size: int,
+                  rows: int) -> tuple[list[int], set[int]]:
+    """(shards this process still has to write, in order; its shards already done, each verified). Shard k is
+    rank k mod world's; the temporary files a stopped run left of them are removed."""
     mine = {k for k in range(num_shards) if k % world == rank}
     removed = sh.remove_stale_temporaries(out, mine)
     if removed:
         logger.info("removed %d temporary file(s) a stopped run left: %s", len(removed), ", ".join(removed))
-    done = sh.finished_shards(out, fingerprint, mine)
+    done = sh.finished_shards(out, fingerprint, mine, shard_size=shard_size, rows=rows)
     if done:
         logger.info("%d of this process's %d shard(s) are already done", len(done), len(mine))
     return sorted(mine - done), done
@@ -610,11 +638,12 @@ def _extract_shards(net: Any, src: Source, todo: list[int], fingerprint: str, *,
                     device: torch.device, amp_dtype: Optional[torch.dtype], want_agg: bool, rank: int,
                     world: int) -> tuple[int, float]:
     """Run the model over the shards ``todo``, writing each one as its last batch arrives; (images, seconds).
-    The model is put in eval mode on ``device`` for the run, and back in its mode after."""
+    The model is put in eval mode on ``device`` for the run, and back in its mode and on its device after."""
     cfg = net.config
     n, shard_size = len(src), opts.shard_size
     batch_size = opts.batch_size if opts.batch_size is not None else (256 if device.type == "cuda" else 64)
     was_training = net.training
+    home = next(net.parameters()).device  # a caller's model goes back where it was
     net.eval()
     net.to(device)
     if opts.channels_last:
@@ -640,6 +669,7 @@ def _extract_shards(net: Any, src: Source, todo: list[int], fingerprint: str, *,
     finally:
         bar.close()
         net.train(was_training)
+        net.to(home)
         if hasattr(loader, "close"):
             loader.close()  # the decoding threads finish their rows and stop
     seconds = time.perf_counter() - t0
@@ -689,12 +719,18 @@ def _finalize(out: Path, meta: dict[str, Any], rows: int, *, rank: int, started_
     if started_group:
         torch.distributed.barrier()
     final: Optional[dict[str, Any]] = None
+    failure: Optional[str] = None
     if rank == 0:
-        final = sh.finalize(out, meta, rows)
+        try:
+            final = sh.finalize(out, meta, rows)
+        except IntegrityError as exc:  # every rank raises it, none waits for a record that never comes
+            failure = str(exc)
     if started_group:
-        box = [final]
+        box = [final, failure]
         torch.distributed.broadcast_object_list(box, src=0)
-        final = box[0]
+        final, failure = box
+    if failure is not None:
+        raise IntegrityError(failure)
     assert final is not None
     if strict and final["rows_failed"]:
         raise IntegrityError(

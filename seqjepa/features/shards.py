@@ -16,11 +16,19 @@ process and many write the same files, and a rerun skips shards that are already
 
 Each file is written atomically (temporary file, fsync, rename): a killed run leaves finished shards
 and at most a temporary ``.shard-*.tmp`` file, which the next run removes.
+
+Nothing in the directory is trusted on its word. Each shard records, when it is written, its row
+range and the sha256 of its tensor data; a rerun verifies a finished shard against both before it
+skips it. The completed ``meta.json`` lists every shard (name, row range, row count, size, sha256 of
+the file), and :func:`read_features` checks that list, and every field derived from the compared
+identity, against the files before it returns anything (the hashes too with ``verify=True``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import re
 import struct
@@ -28,9 +36,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Iterator, Optional, Union
 
+import logging
+
 import numpy as np
 
-from ..utils.files import atomic_write_bytes, atomic_write_text
+from ..errors import IntegrityError
+from ..utils.files import atomic_write_bytes, atomic_write_text, path_problem
 
 __all__ = [
     "FORMAT",
@@ -44,18 +55,25 @@ __all__ = [
 ]
 
 FORMAT = "seqjepa-features"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 META_NAME = "meta.json"
 ERRORS_NAME = "errors.jsonl"
+#: the run lock (seqjepa.train.checkpoint.RunLock) a running extraction holds, and its owner record
+LOCK_NAMES = (".lock", ".lock.owner")
 _META_KEY = "seqjepa_extract"
 _SHARD_RE = re.compile(r"^shard-(\d{5,})\.safetensors$")
 # the temporaries seqjepa.utils.files.atomic_open makes beside a shard: ".shard-00003.safetensors.<random>.tmp"
 _SHARD_TMP_RE = re.compile(r"^\.shard-(\d{5,})\.safetensors\.[A-Za-z0-9_]+\.tmp$")
 _OTHER_TMP_RE = re.compile(r"^\.(meta\.json|errors\.jsonl)\.[A-Za-z0-9_]+\.tmp$")
+_CHUNK = 1 << 20
+# what each layout names its rows by
+_KEY_NAMES = {"images": "path", "sequences": "id", "dataset": "id"}
 _DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
            "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+logger = logging.getLogger("seqjepa.features")
 
 # The parts of meta.json a rerun must match, and how a mismatch is named in the refusal.
 IDENTITY_FIELDS = {
@@ -66,6 +84,12 @@ IDENTITY_FIELDS = {
     "shard_size": "another shard size",
     "outputs": "other outputs",
 }
+
+
+# Fields of meta.json that follow from the identity (and the format): a rerun rewrites a meta.json that
+# disagrees on any of them, and read_features refuses one.
+DERIVED_FIELDS = ("format", "format_version", "fingerprint", "identity", "preprocessing", "precision", "outputs",
+                  "shard_size", "num_shards", "rows", "key_name", "classes")
 
 
 def shard_name(k: int) -> str:
@@ -119,14 +143,62 @@ def _memmap(path: Path, hlen: int, entry: Mapping[str, Any]) -> np.ndarray:
 
 
 def write_shard(out: Path, k: int, arrays: Mapping[str, np.ndarray], info: Mapping[str, Any]) -> Path:
-    """Write shard ``k`` (numpy arrays + the extraction record) atomically; returns its path."""
+    """Write shard ``k`` (numpy arrays + the extraction record) atomically; returns its path.
+
+    The record gains ``data_sha256``, the sha256 of the tensor bytes (everything after the header):
+    the data section does not depend on the header, so it is hashed from a first serialization.
+    """
     from safetensors.numpy import save
 
-    blob = save({key: np.ascontiguousarray(a) for key, a in arrays.items()},
-                metadata={_META_KEY: json.dumps(info, sort_keys=True)})
+    arrays = {key: np.ascontiguousarray(a) for key, a in arrays.items()}
+    draft = save(arrays, metadata={_META_KEY: json.dumps(info, sort_keys=True)})
+    (hlen,) = struct.unpack("<Q", draft[:8])
+    info = dict(info, data_sha256=hashlib.sha256(memoryview(draft)[8 + hlen:]).hexdigest())
+    blob = save(arrays, metadata={_META_KEY: json.dumps(info, sort_keys=True)})
     path = out / shard_name(k)
     atomic_write_bytes(path, blob)
     return path
+
+
+def _hash_shard(path: Path, hlen: int) -> tuple[str, str]:
+    """(sha256 of the whole file, sha256 of its tensor data), in one read."""
+    whole, data = hashlib.sha256(), hashlib.sha256()
+    with open(path, "rb") as fh:
+        whole.update(fh.read(8 + hlen))
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            whole.update(chunk)
+            data.update(chunk)
+    return whole.hexdigest(), data.hexdigest()
+
+
+def shard_rows(k: int, shard_size: int, rows: int) -> list[int]:
+    """The source row range [start, stop) of shard ``k``."""
+    return [k * shard_size, min((k + 1) * shard_size, rows)]
+
+
+def verify_shard(path: Path, *, fingerprint: str, k: int, rows: list[int]) -> dict[str, Any]:
+    """Check that ``path`` is shard ``k`` of this extraction, holding exactly ``rows``, with intact tensor data.
+
+    Returns ``{"info", "sha256", "bytes"}``; raises :class:`IntegrityError` saying what is wrong.
+    """
+    try:
+        hlen, header = _read_header(path)
+        info = json.loads((header.get("__metadata__") or {}).get(_META_KEY, "null") or "null")
+    except (ValueError, KeyError, TypeError, IndexError, OSError) as exc:
+        raise IntegrityError(f"{path}: not a readable feature shard ({exc})") from None
+    if not isinstance(info, dict):
+        raise IntegrityError(f"{path}: not a seqjepa feature shard (no '{_META_KEY}' metadata)")
+    if info.get("fingerprint") != fingerprint:
+        raise IntegrityError(f"{path} belongs to another extraction")
+    if info.get("shard") != k:
+        raise IntegrityError(f"{path} holds shard {_short(info.get('shard'))}, not shard {k}")
+    if info.get("rows") != rows:
+        raise IntegrityError(f"{path} holds rows {_short(info.get('rows'))}, expected {rows}")
+    whole, data = _hash_shard(path, hlen)
+    if info.get("data_sha256") != data:
+        raise IntegrityError(f"{path}: its tensor data has sha256 {data}, the shard recorded "
+                             f"{_short(info.get('data_sha256'))} when it was written: the file was changed")
+    return {"info": info, "sha256": whole, "bytes": path.stat().st_size}
 
 
 def read_shard(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -146,7 +218,7 @@ def read_meta(out: Path) -> Optional[dict[str, Any]]:
         return None
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"out: {path} is not valid JSON ({exc}); it was not written by seqjepa extract") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"out: {path} is not a seqjepa feature directory's meta.json (format is not {FORMAT!r})")
@@ -192,7 +264,8 @@ def prepare_dir(out: Path, meta: Mapping[str, Any], *, write: bool) -> dict[str,
     existing = read_meta(out) if out.is_dir() else None
     if existing is None:
         if out.is_dir():
-            foreign = sorted(p.name for p in out.iterdir() if not _OTHER_TMP_RE.match(p.name))
+            foreign = sorted(p.name for p in out.iterdir()
+                             if not _OTHER_TMP_RE.match(p.name) and p.name not in LOCK_NAMES)
             if foreign:
                 raise FileExistsError(
                     f"out: {out} is not empty and holds no seqjepa meta.json (found {', '.join(foreign[:3])}"
@@ -204,6 +277,14 @@ def prepare_dir(out: Path, meta: Mapping[str, Any], *, write: bool) -> dict[str,
             write_meta(out, meta)
         return dict(meta)
     check_compatible(out, existing, meta["identity"])
+    changed = [key for key in DERIVED_FIELDS if existing.get(key) != meta.get(key)]
+    if changed:
+        # the identity matches, so everything derived from it must too: meta.json was edited or damaged
+        logger.warning("out: %s disagrees with this extraction on %s (edited after it was written?); "
+                       "writing it again and checking every shard", out / META_NAME, ", ".join(changed))
+        existing = dict(meta)
+        if write:
+            write_meta(out, existing)
     if write:
         _remove_other_temporaries(out)
     return existing
@@ -234,19 +315,20 @@ def remove_stale_temporaries(out: Path, shards: set[int]) -> list[str]:
     return removed
 
 
-def finished_shards(out: Path, fingerprint: str, shards: set[int]) -> set[int]:
-    """The shards among ``shards`` whose files are complete and belong to this extraction."""
+def finished_shards(out: Path, fingerprint: str, shards: set[int], *, shard_size: int, rows: int) -> set[int]:
+    """The shards among ``shards`` whose files are complete, belong to this extraction, hold their own row
+    range and still have the tensor data they were written with (each file is read and hashed)."""
     done = set()
-    for k in shards:
+    for k in sorted(shards):
         path = out / shard_name(k)
         if not path.is_file():
             continue
         try:
-            info = shard_info(path)
-        except (ValueError, KeyError, TypeError, OSError):
-            continue  # unreadable: computed again and replaced atomically
-        if info.get("fingerprint") == fingerprint and info.get("shard") == k:
-            done.add(k)
+            verify_shard(path, fingerprint=fingerprint, k=k, rows=shard_rows(k, shard_size, rows))
+        except IntegrityError as exc:  # computed again and replaced atomically
+            logger.warning("%s; it is extracted again", exc)
+            continue
+        done.add(k)
     return done
 
 
@@ -255,25 +337,35 @@ def finalize(out: Path, meta: dict[str, Any], num_rows: int) -> dict[str, Any]:
     shard_size, num_shards = int(meta["shard_size"]), int(meta["num_shards"])
     errors: list[dict[str, Any]] = []
     extracted = 0
+    listing: list[dict[str, Any]] = []
     for k in range(num_shards):
         path = out / shard_name(k)
         if not path.is_file():
             raise FileNotFoundError(f"out: {path} is missing: the extraction did not finish; rerun the same command")
-        info = shard_info(path)
-        if info.get("fingerprint") != meta["fingerprint"]:
-            raise ValueError(f"out: {path} belongs to another extraction; rerun the same command to replace it")
-        start, stop = k * shard_size, min((k + 1) * shard_size, num_rows)
+        start, stop = shard_rows(k, shard_size, num_rows)
+        checked = verify_shard(path, fingerprint=meta["fingerprint"], k=k, rows=[start, stop])
+        info = checked["info"]
         n_rows, shard_errors = int(info["num_rows"]), list(info.get("errors", []))
-        if n_rows + len(shard_errors) != stop - start:
+        if n_rows + len(shard_errors) != stop - start:  # pragma: no cover - the writer checks this
             raise ValueError(
                 f"out: {path} accounts for {n_rows} rows + {len(shard_errors)} errors, expected {stop - start} "
                 f"(rows {start}..{stop - 1})"
             )
         extracted += n_rows
         errors += [{**e, "shard": k} for e in shard_errors]
+        listing.append({"name": path.name, "rows": [start, stop], "num_rows": n_rows, "errors": len(shard_errors),
+                        "bytes": checked["bytes"], "sha256": checked["sha256"]})
     errors.sort(key=lambda e: e["row"])
     atomic_write_text(out / ERRORS_NAME, "".join(json.dumps(e, sort_keys=True) + "\n" for e in errors))
-    meta = dict(meta, status="complete", rows_extracted=extracted, rows_failed=len(errors))
+    if num_rows and not extracted:
+        # nothing to read back: not a result, and rerunning would only find the same files
+        write_meta(out, dict(meta, status="failed", rows_extracted=0, rows_failed=len(errors), shards=listing))
+        first = errors[0] if errors else {}
+        raise IntegrityError(
+            f"source: none of the {num_rows} rows could be read (row {first.get('row')}: "
+            f"{str(first.get('reason'))[:200]}); every reason is in {out / ERRORS_NAME}. Fix the source or the "
+            f"arguments and extract into a new directory (or delete {out})")
+    meta = dict(meta, status="complete", rows_extracted=extracted, rows_failed=len(errors), shards=listing)
     write_meta(out, meta)
     return meta
 
@@ -322,49 +414,180 @@ class Features(Mapping):
 def _open_dir(path: PathLike) -> tuple[Path, dict[str, Any]]:
     out = Path(os.path.expanduser(os.fspath(path)))
     if not out.is_dir():
-        raise FileNotFoundError(f"path: feature directory {out} does not exist")
-    meta = read_meta(out)
+        raise FileNotFoundError(f"path: feature directory {path_problem(out, 'a directory')}")
+    try:
+        meta = read_meta(out)
+    except ValueError as exc:
+        raise IntegrityError(str(exc).replace("out: ", "path: ", 1)) from None
     if meta is None:
         raise FileNotFoundError(f"path: {out} holds no meta.json: not a seqjepa feature directory")
+    if meta.get("status") == "failed":
+        raise ValueError(f"path: the extraction in {out} failed: none of its rows could be read (see "
+                         f"{out / ERRORS_NAME}); fix the source and extract into a new directory")
     if meta.get("status") != "complete":
         raise ValueError(
             f"path: the extraction in {out} is not complete; rerun the command that started it to finish it"
         )
+    try:
+        _check_meta(meta)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise IntegrityError(f"path: {out / META_NAME} is inconsistent: {exc}; it was changed after the extraction "
+                             "wrote it: rerun the command that made it, which checks every shard and rewrites it, "
+                             "or extract again into a new directory") from None
     return out, meta
 
 
-def iter_shards(path: PathLike) -> Iterator[dict[str, np.ndarray]]:
-    """The columns of each shard in turn, memory-mapped: for outputs larger than memory."""
+def _check_meta(meta: Mapping[str, Any]) -> None:
+    """ValueError naming the first field of a complete meta.json that disagrees with the identity it records
+    (the fingerprint is the identity's sha256) or with the shard listing."""
+    identity = meta["identity"]
+    fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    if meta["fingerprint"] != fingerprint:
+        raise ValueError("'fingerprint' is not the sha256 of 'identity'")
+    for key in ("preprocessing", "precision", "outputs", "shard_size"):
+        if meta[key] != identity[key]:
+            raise ValueError(f"{key!r} is {_short(meta[key])}, the identity records {_short(identity[key])}")
+    source = identity["source"]
+    if any(meta["source"].get(key) != value for key, value in source.items()):
+        raise ValueError("'source' differs from the identity's")
+    if meta["model"]["state_sha256"] != identity["model"]["state_sha256"]:
+        raise ValueError("'model.state_sha256' differs from the identity's")
+    config = meta["model"].get("config") or {}
+    for key in ("image_size", "interpolation", "mean", "std"):
+        if key in config and config[key] != identity["preprocessing"][key]:
+            raise ValueError(f"'model.config.{key}' is {_short(config[key])}, the preprocessing records "
+                             f"{_short(identity['preprocessing'][key])}")
+    rows, shard_size = meta["rows"], meta["shard_size"]
+    if rows != source["rows"]:
+        raise ValueError(f"'rows' is {_short(rows)}, the source has {source['rows']}")
+    if isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
+        raise ValueError(f"'shard_size' is {_short(shard_size)}")
+    if meta["num_shards"] != math.ceil(rows / shard_size):
+        raise ValueError(f"'num_shards' is {_short(meta['num_shards'])}; {rows} rows in shards of {shard_size} "
+                         f"make {math.ceil(rows / shard_size)}")
+    expected_key = _KEY_NAMES.get(identity["outputs"]["layout"])
+    if meta["key_name"] != expected_key:
+        raise ValueError(f"'key_name' is {_short(meta['key_name'])}, expected {expected_key!r} for this layout")
+    if "classes" in source and meta["classes"] != source["classes"]:
+        raise ValueError("'classes' differs from the source's")
+    listing = meta["shards"]
+    if not isinstance(listing, list) or len(listing) != meta["num_shards"]:
+        raise ValueError(f"'shards' lists {len(listing) if isinstance(listing, list) else _short(listing)} "
+                         f"shard(s), 'num_shards' is {meta['num_shards']}")
+    for k, entry in enumerate(listing):
+        if entry["name"] != shard_name(k) or entry["rows"] != shard_rows(k, shard_size, rows):
+            raise ValueError(f"'shards' entry {k} is {_short(entry)}, expected {shard_name(k)} with rows "
+                             f"{shard_rows(k, shard_size, rows)}")
+        if entry["num_rows"] + entry["errors"] != entry["rows"][1] - entry["rows"][0]:
+            raise ValueError(f"'shards' entry {k} ({shard_name(k)}) does not account for its rows")
+    if meta["rows_extracted"] != sum(e["num_rows"] for e in listing):
+        raise ValueError(f"'rows_extracted' is {_short(meta['rows_extracted'])}, the shards hold "
+                         f"{sum(e['num_rows'] for e in listing)}")
+    if meta["rows_failed"] != sum(e["errors"] for e in listing):
+        raise ValueError(f"'rows_failed' is {_short(meta['rows_failed'])}, the shards record "
+                         f"{sum(e['errors'] for e in listing)}")
+
+
+def iter_shards(path: PathLike, *, verify: bool = False) -> Iterator[dict[str, np.ndarray]]:
+    """The columns of each shard in turn, memory-mapped: for outputs larger than memory.
+
+    Each shard is checked against ``meta.json`` before it is yielded (see :func:`read_features`).
+    """
     out, meta = _open_dir(path)
     for k in range(int(meta["num_shards"])):
-        yield _shard_columns(out / shard_name(k), meta)
+        yield _shard_columns(out, meta, k, verify=verify)
 
 
-def _shard_columns(path: Path, meta: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    arrays, info = read_shard(path)
+def _shard_columns(out: Path, meta: Mapping[str, Any], k: int, *, verify: bool) -> dict[str, np.ndarray]:
+    """Shard ``k``'s columns, after checking the file against what ``meta.json`` lists for it."""
+    entry = meta["shards"][k]
+    path = out / shard_name(k)
+    if not path.is_file():
+        raise IntegrityError(f"path: {path} is missing (meta.json lists it)")
+    size = path.stat().st_size
+    if size != entry["bytes"]:
+        raise IntegrityError(f"path: {path} has {size} bytes, meta.json records {entry['bytes']}: the file was "
+                             "changed after the extraction wrote it")
+    if verify:
+        checked = verify_shard(path, fingerprint=meta["fingerprint"], k=k, rows=entry["rows"])
+        if checked["sha256"] != entry["sha256"]:
+            raise IntegrityError(f"path: {path} has sha256 {checked['sha256']}, meta.json records "
+                                 f"{_short(entry['sha256'])}: the file was changed after the extraction wrote it")
+    try:
+        arrays, info = read_shard(path)
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        raise IntegrityError(f"path: {path} is not a readable feature shard ({exc})") from None
     if info.get("fingerprint") != meta["fingerprint"]:
-        raise ValueError(f"{path} belongs to another extraction than {path.parent / META_NAME}")
+        raise IntegrityError(f"path: {path} belongs to another extraction than {out / META_NAME}")
+    if info.get("shard") != k or info.get("rows") != entry["rows"]:
+        raise IntegrityError(f"path: {path} holds shard {_short(info.get('shard'))}, rows "
+                             f"{_short(info.get('rows'))}; meta.json lists shard {k}, rows {entry['rows']}")
+    n = entry["num_rows"]
+    keys = info.get("keys")
+    if info.get("num_rows") != n or not isinstance(keys, list) or len(keys) != n:
+        raise IntegrityError(f"path: {path} holds {_short(info.get('num_rows'))} rows, meta.json records {n}")
     key_name = meta["key_name"]
+    if key_name in arrays:
+        raise IntegrityError(f"path: {path} has a tensor named {key_name!r}, the name of its keys")
+    for name, array in arrays.items():
+        if name != "z" or meta["outputs"]["layout"] != "sequences":  # z of sequences holds every view
+            if array.shape[:1] != (n,):
+                raise IntegrityError(f"path: {path} column {name!r} has {array.shape[:1]} rows, expected {n}")
+    row = np.asarray(arrays.get("row", np.empty(0, dtype=np.int64)))
+    start, stop = entry["rows"]
+    if "row" not in arrays or (n and (row[0] < start or row[-1] >= stop or np.any(np.diff(row) <= 0))):
+        raise IntegrityError(f"path: {path} column 'row' is not increasing within rows [{start}, {stop})")
+    if "num_views" in arrays and "z" in arrays and int(np.sum(arrays["num_views"])) != arrays["z"].shape[0]:
+        raise IntegrityError(f"path: {path} column 'num_views' does not add up to the rows of 'z'")
     cols = dict(arrays)
-    cols[key_name] = np.asarray(info["keys"], dtype=str) if info["keys"] else np.empty(0, dtype="<U1")
+    cols[key_name] = np.asarray(keys, dtype=str) if keys else np.empty(0, dtype="<U1")
     return cols
 
 
-def read_features(path: PathLike) -> Features:
+def _read_errors(out: Path, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
+    path = out / ERRORS_NAME
+    if not path.is_file():
+        raise IntegrityError(f"path: {path} is missing (every complete extraction writes it)")
+    errors = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            record = None
+        if not isinstance(record, dict):
+            raise IntegrityError(f"path: {path} line {lineno} is not a JSON object")
+        errors.append(record)
+    if len(errors) != meta["rows_failed"]:
+        raise IntegrityError(f"path: {path} lists {len(errors)} record(s), meta.json records {meta['rows_failed']} "
+                             "failed row(s)")
+    return errors
+
+
+def read_features(path: PathLike, *, verify: bool = False) -> Features:
     """The features a ``seqjepa extract`` run wrote to directory ``path``.
 
     Every shard is memory-mapped; with one shard the arrays are the maps themselves (no copy), with
     several they are concatenated in row order (see :func:`iter_shards` to go shard by shard).
-    Raises ValueError when the extraction is not complete (rerun its command to finish it).
+
+    Before anything is returned, ``meta.json`` is checked against itself (every field derived from
+    the recorded identity, the shard listing, the row counts) and against the files: each shard's
+    name, size, shard number, row range, row count, column lengths and ``errors.jsonl``'s count.
+    With ``verify=True`` every file is also read in full and its sha256 and the sha256 of its tensor
+    data compared with those recorded when it was written.
+
+    Raises:
+        ValueError: the extraction is not complete (rerun its command to finish it).
+        IntegrityError: the directory disagrees with its ``meta.json``; the message names the file.
     """
+    if not isinstance(verify, bool):
+        raise ValueError(f"verify: expected True or False, got {verify!r:.40}")
     out, meta = _open_dir(path)
-    parts = [_shard_columns(out / shard_name(k), meta) for k in range(int(meta["num_shards"]))]
+    parts = [_shard_columns(out, meta, k, verify=verify) for k in range(int(meta["num_shards"]))]
     columns: dict[str, np.ndarray] = {}
     for key in parts[0]:
         columns[key] = parts[0][key] if len(parts) == 1 else np.concatenate([p[key] for p in parts])
     if "num_views" in columns:
         columns["offsets"] = np.concatenate([[0], np.cumsum(columns["num_views"], dtype=np.int64)]).astype(np.int64)
-    errors_path = out / ERRORS_NAME
-    errors = [json.loads(line) for line in errors_path.read_text(encoding="utf-8").splitlines() if line.strip()] \
-        if errors_path.is_file() else []
-    return Features(columns, meta, errors)
+    return Features(columns, meta, _read_errors(out, meta))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path, PurePosixPath
 from typing import Any, Optional, Union
@@ -26,6 +27,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..errors import IntegrityError
+from ..utils.files import path_problem
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -36,14 +38,24 @@ __all__ = [
     "DatasetSource",
     "open_source",
     "BAD_INPUT_ERRORS",
+    "MAX_SEQUENCE_VIEWS",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+logger = logging.getLogger("seqjepa.features")
 
 #: File name endings read from an image folder (case-insensitive).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 #: Named datasets (``dataset=``): a 3DIEBench-layout root or an image folder ``ROOT/<split>/<class>/<image>``.
 DATASETS = ("3diebench", "cifar100", "tinyimagenet", "stl10", "imagenet")
+#: The most views one sequence may have: a sequence goes through the model in one pass (its z_AGG attends over
+#: all of its views, so it cannot be split), and the memory of that pass grows with its length (6,000 views
+#: took 4 GB on CPU). A longer manifest line or ``num_views`` is refused naming this limit.
+MAX_SEQUENCE_VIEWS = 1024
+#: The largest class label a manifest may give (labels are stored as int64; this leaves room for any real
+#: label space and refuses numbers that are not class indices).
+MAX_LABEL = 2**31 - 1
 #: Exceptions that mean "this input is bad" (skipped and recorded), as opposed to a bug; PIL's
 #: DecompressionBombError (neither OSError nor ValueError) counts too, see :func:`is_bad_input`.
 BAD_INPUT_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, SyntaxError, EOFError)
@@ -104,7 +116,7 @@ class ImageFolderSource(Source):
     def __init__(self, root: PathLike, *, image_size: int, interpolation: str, draft: bool) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
-            raise FileNotFoundError(f"source: image folder {self.root} does not exist")
+            raise FileNotFoundError(f"source: image folder {path_problem(self.root, 'a directory')}")
         self.image_size, self.interpolation, self.draft = int(image_size), interpolation, bool(draft)
         found: list[tuple[tuple[str, ...], int]] = []
         for dirpath, dirnames, filenames in os.walk(self.root):
@@ -115,9 +127,12 @@ class ImageFolderSource(Source):
                 if name.startswith(".") or not name.lower().endswith(IMAGE_EXTENSIONS):
                     continue
                 try:
-                    size = os.stat(os.path.join(dirpath, name)).st_size
+                    st = os.stat(os.path.join(dirpath, name))
+                    # size and modification time: an image edited in place (even to the same size) changes the
+                    # listing, so a rerun refuses to mix its old features with new ones
+                    size = f"{st.st_size}\t{st.st_mtime_ns}"
                 except OSError:
-                    size = -1  # listed, and reported as unreadable when loaded
+                    size = "-1"  # listed, and reported as unreadable when loaded
                 found.append((parts + (name,), size))
         if not found:
             raise FileNotFoundError(
@@ -128,6 +143,11 @@ class ImageFolderSource(Source):
         self.sizes = [size for _, size in found]
         self.classes: Optional[list[str]] = None
         self._labels: Optional[np.ndarray] = None
+        top = [parts[0] for parts, _ in found if len(parts) == 1]
+        if top and len(top) < len(found):
+            logger.warning("source: %d image(s) lie directly in %s (e.g. %s), not in a class folder: the %d other "
+                           "image(s) get no class labels either (labels come from top-level folders only when "
+                           "every image is in one)", len(top), self.root, top[0][:80], len(found) - len(top))
         if all(len(parts) >= 2 for parts, _ in found):
             self.classes = sorted({parts[0] for parts, _ in found})
             index = {name: k for k, name in enumerate(self.classes)}
@@ -182,7 +202,7 @@ class ManifestSource(Source):
         """``action_space``/``action_dim``: the model's (None for a model without action conditioning)."""
         self.path = Path(path)
         if not self.path.is_file():
-            raise FileNotFoundError(f"source: manifest {self.path} does not exist")
+            raise FileNotFoundError(f"source: manifest {path_problem(self.path, 'a JSON Lines file')}")
         self.base = self.path.parent
         self.image_size, self.interpolation, self.draft = int(image_size), interpolation, bool(draft)
         raw = self.path.read_bytes()
@@ -209,6 +229,10 @@ class ManifestSource(Source):
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            except RecursionError:
+                raise ValueError(f"{where}: JSON nested too deeply to be a manifest line") from None
+            except ValueError as exc:  # e.g. an integer of more digits than Python converts
+                raise ValueError(f"{where}: not valid JSON ({str(exc)[:100]})") from None
             if not isinstance(obj, dict):
                 raise ValueError(f"{where}: expected a JSON object, got {type(obj).__name__}")
             unknown = sorted(set(obj) - {"id", "views", "actions", "latents", "label"})
@@ -225,6 +249,10 @@ class ManifestSource(Source):
             if not isinstance(views, list) or not views or not all(isinstance(v, str) and v for v in views):
                 raise ValueError(f"{where}: 'views' must be a non-empty list of image paths, got {views!r}")
             m = len(views)
+            if m > MAX_SEQUENCE_VIEWS:
+                raise ValueError(
+                    f"{where}: {m} views; a sequence goes through the model in one pass, at most "
+                    f"{MAX_SEQUENCE_VIEWS} views (its memory grows with the views): split the sequence")
             if "actions" in obj and "latents" in obj:
                 raise ValueError(f"{where}: give 'actions' or 'latents', not both")
             acts: Optional[np.ndarray] = None
@@ -255,8 +283,10 @@ class ManifestSource(Source):
                         f"or 'latents' ({m} per-view latents) for its {m} views"
                     )
             label = obj.get("label")
-            if label is not None and (isinstance(label, bool) or not isinstance(label, int) or label < 0):
-                raise ValueError(f"{where}: 'label' must be an integer >= 0 when given, got {label!r}")
+            if label is not None and (isinstance(label, bool) or not isinstance(label, int)
+                                      or not 0 <= label <= MAX_LABEL):
+                raise ValueError(f"{where}: 'label' must be an integer in [0, {MAX_LABEL}] when given, "
+                                 f"got {label!r:.40}")
             self.ids.append(ident)
             self.views.append(views)
             self.actions.append(acts)
@@ -314,7 +344,14 @@ class _BadView(Exception):
 
 
 def _float_matrix(what: str, value: Any, rows: int, cols: int) -> np.ndarray:
-    """``value`` as a finite float64 (rows, cols) array, or a ValueError saying what it is instead."""
+    """``value`` as a finite float64 (rows, cols) array of JSON numbers (not strings, not booleans) of magnitude
+    at most MAX_ACTION_MAGNITUDE, or a ValueError saying what it is instead."""
+    from ..models.checks import MAX_ACTION_MAGNITUDE
+
+    if not isinstance(value, list) or not all(
+            isinstance(r, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in r)
+            for r in value):
+        raise ValueError(f"{what} must be a list of {rows} lists of {cols} numbers, got {value!r:.80}")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -325,6 +362,9 @@ def _float_matrix(what: str, value: Any, rows: int, cols: int) -> np.ndarray:
         raise ValueError(f"{what}: expected shape ({rows}, {cols}), got {arr.shape}")
     if not np.isfinite(arr).all():
         raise ValueError(f"{what}: expected finite numbers, got NaN or Inf")
+    if arr.size and np.abs(arr).max() > MAX_ACTION_MAGNITUDE:
+        raise ValueError(f"{what}: expected numbers of magnitude at most {MAX_ACTION_MAGNITUDE:g}, got "
+                         f"{np.abs(arr).max():.3g}")
     return arr
 
 
@@ -340,14 +380,16 @@ class DatasetSource(Source):
                  draft: bool) -> None:
         if name not in DATASETS:
             raise ValueError(f"dataset: expected one of {DATASETS}, got {name!r}")
-        if isinstance(num_views, bool) or not isinstance(num_views, int) or num_views < 2:
-            raise ValueError(f"num_views: expected an integer >= 2 (observed views + the target), got {num_views!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ValueError(f"seed: expected an integer, got {seed!r}")
+        if (isinstance(num_views, bool) or not isinstance(num_views, int) or not
+                2 <= num_views <= MAX_SEQUENCE_VIEWS):
+            raise ValueError(f"num_views: expected an integer in [2, {MAX_SEQUENCE_VIEWS}] (observed views + the "
+                             f"target; a sequence goes through the model in one pass), got {num_views!r:.40}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+            raise ValueError(f"seed: expected an integer in [0, 2**63), got {seed!r:.40}")
         self.name, self.root, self.split, self.seed = name, Path(root), split, seed
         self.m = num_views
         if not self.root.is_dir():
-            raise FileNotFoundError(f"source: dataset root {self.root} does not exist")
+            raise FileNotFoundError(f"source: dataset root {path_problem(self.root, 'a directory')}")
         import seqjepa.data as data
 
         common = dict(num_views=num_views - 1, image_size=config.image_size, mean=config.mean, std=config.std, seed=seed)

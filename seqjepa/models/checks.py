@@ -14,13 +14,34 @@ def _describe(t: torch.Tensor) -> str:
 def _check_tensor(name: str, value: object) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
         raise ValueError(f"{name}: expected a torch.Tensor, got {type(value).__name__}")
+    if value.layout != torch.strided:
+        raise ValueError(f"{name}: expected a dense tensor, got a {str(value.layout).replace('torch.', '')} one "
+                         "(call .to_dense() first)")
     return value
 
 
-def check_finite(name: str, t: torch.Tensor) -> None:
-    """Raise a ValueError naming ``name`` if ``t`` holds NaN or Inf (meta tensors hold no values)."""
-    if t.numel() and t.device.type != "meta" and not bool(torch.isfinite(t).all()):
+#: The largest magnitude a normalized image value may have: pixels in [0, 1] normalized with the config's
+#: extreme mean (10) and std (1e-6) stay below 1.1e7. Larger finite inputs (3e38) overflow inside the model.
+MAX_IMAGE_MAGNITUDE = 1e8
+#: The largest magnitude of an action value (quaternions, angles, saccade offsets are all far below it).
+MAX_ACTION_MAGNITUDE = 1e6
+
+
+def check_finite(name: str, t: torch.Tensor, limit: float | None = None, what: str = "values") -> None:
+    """Raise a ValueError naming ``name`` if ``t`` holds NaN or Inf, or with ``limit`` a value of larger
+    magnitude (meta tensors hold no values)."""
+    if not t.numel() or t.device.type == "meta":
+        return
+    if limit is None:
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name}: expected finite values, got NaN or Inf in a tensor of shape {tuple(t.shape)}")
+        return
+    largest = float(t.detach().abs().amax())  # NaN when any value is NaN
+    if largest != largest or largest == float("inf"):
         raise ValueError(f"{name}: expected finite values, got NaN or Inf in a tensor of shape {tuple(t.shape)}")
+    if largest > limit:
+        raise ValueError(f"{name}: expected {what} of magnitude at most {limit:g}, got {largest:.3g} (the model's "
+                         "arithmetic would overflow)")
 
 
 #: the scan under another name: check_images and check_actions take a flag called check_finite, which shadows it

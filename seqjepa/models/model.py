@@ -22,7 +22,8 @@ from torch import nn
 from ._naming import backbone_label, format_parameters
 from .backbones import create_encoder
 from .config import SeqJEPAConfig
-from .checks import check_actions, check_finite, check_images, check_same_device
+from .checks import (MAX_ACTION_MAGNITUDE, MAX_IMAGE_MAGNITUDE, check_actions, check_finite, check_images,
+                     check_same_device)
 
 __all__ = ["SeqJEPA", "ema_update_", "SeqJEPAOutput", "SeqJEPATrainOutput", "ActionEmbedding", "Aggregator", "Predictor"]
 
@@ -219,6 +220,12 @@ class SeqJEPA(nn.Module):
         return next(self.encoder.parameters()).dtype
 
     def _check_dtype(self, name: str, t: torch.Tensor) -> None:
+        if (t.is_inference() and torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+                and any(p.requires_grad for p in self.parameters())):
+            raise ValueError(
+                f"{name}: a tensor created under torch.inference_mode() cannot enter a computation autograd "
+                "records (gradients are enabled and the model has trainable parameters): make it outside "
+                "inference mode, pass a .clone() made outside it, or call the model under torch.no_grad()")
         if torch.is_autocast_enabled(t.device.type):
             return
         want = self._param_dtype()
@@ -234,7 +241,7 @@ class SeqJEPA(nn.Module):
         check_same_device(self, **{name: t})
         self._check_dtype(name, t)
         if values:
-            check_finite(name, t)
+            check_finite(name, t, MAX_IMAGE_MAGNITUDE, "normalized image values")
         return t
 
     def _check_actions(
@@ -258,7 +265,7 @@ class SeqJEPA(nn.Module):
         check_same_device(self, **{name: t})
         self._check_dtype(name, t)
         if values:
-            check_finite(name, t)
+            check_finite(name, t, MAX_ACTION_MAGNITUDE, "action values")
         return t
 
     def _check_features(self, name: str, t: object, shape: tuple, what: str) -> None:
@@ -282,7 +289,16 @@ class SeqJEPA(nn.Module):
         encoder = self.encoder
         if target and self.target_encoder is not None:
             encoder = self.target_encoder
-        return encoder(images)
+        try:
+            return encoder(images)
+        except ValueError as exc:
+            if "Expected more than 1 value per channel when training" not in str(exc):
+                raise
+            # torch's text speaks of channels and sizes, not of what to do
+            raise ValueError(
+                f"images: {images.shape[0]} image(s) in training mode: a BatchNorm layer of the encoder then sees a "
+                "single value per channel and cannot compute batch statistics; call model.eval() for inference, or "
+                "train with larger batches") from None
 
     def _encode_sequence(self, views: torch.Tensor) -> torch.Tensor:
         b, m = views.shape[:2]

@@ -12,6 +12,7 @@ import errno
 import io
 import json
 import os
+import pickle
 import random
 import re
 import socket
@@ -23,8 +24,8 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from ..errors import CheckpointSaveError, IntegrityError, RunLockedError
-from ..utils.files import atomic_open, atomic_write_text
+from ..errors import CheckpointSaveError, IntegrityError, RunLockedError, UnsafeCheckpointError
+from ..utils.files import atomic_open, atomic_write_text, path_problem
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -101,15 +102,34 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> None
         ) from exc
 
 
+def _first_line(exc: BaseException) -> str:
+    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return text[:300]
+
+
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Load a training checkpoint with ``weights_only=True``; raise :class:`IntegrityError` if unreadable or incomplete."""
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"checkpoint {p} does not exist")
+        raise FileNotFoundError(f"checkpoint {path_problem(p, 'a checkpoint file')}")
+    from ..zoo._convert_official import check_torch_magic
+
+    with open(p, "rb") as fh:
+        head = fh.read(16)
+    if head:
+        check_torch_magic(head, f"checkpoint {p}", IntegrityError)
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc)) or re.search(r"global ([\w.]+)", str(exc))
+        if found is not None:  # torch's pages-long advice to set weights_only=False is the wrong one here
+            raise UnsafeCheckpointError(
+                f"checkpoint {p} references {found.group(1)}, which no seqjepa checkpoint holds: it was not loaded "
+                "and none of its code ran. Do not load it with weights_only=False: it may be malicious") from None
+        raise IntegrityError(f"checkpoint {p} cannot be read ({_first_line(exc)}); it is truncated or corrupt") from None
     except Exception as exc:  # torch raises RuntimeError, EOFError, UnpicklingError... for damaged files
-        raise IntegrityError(f"checkpoint {p} cannot be read ({type(exc).__name__}: {exc}); it is truncated or corrupt") from exc
+        raise IntegrityError(f"checkpoint {p} cannot be read ({type(exc).__name__}: {_first_line(exc)}); it is "
+                             "truncated or corrupt") from exc
     if not isinstance(state, dict):
         raise IntegrityError(f"checkpoint {p} is not a seqjepa training checkpoint (a {type(state).__name__})")
     missing = [k for k in _REQUIRED if k not in state]
@@ -171,7 +191,10 @@ class RunLock:
     different files of the same name).
     """
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], *, what: str = "training run",
+                 option: str = "--output") -> None:
+        """``what`` and ``option`` name the kind of run and its output option in the refusal."""
+        self.what, self.option = what, option
         self.path = Path(directory) / ".lock"
         self.owner_path = self.path.with_name(self.path.name + OWNER_SUFFIX)
         self.held = False
@@ -191,8 +214,8 @@ class RunLock:
             lock.acquire(timeout=0)
         except Timeout:
             raise RunLockedError(
-                f"output directory {self.path.parent} is in use by another training run ({self.owner()}); "
-                "wait for it to end or use another --output"
+                f"output directory {self.path.parent} is in use by another {self.what} ({self.owner()}); "
+                f"wait for it to end or use another {self.option}"
             ) from None
         self._lock = lock
         self.held = True

@@ -56,6 +56,11 @@ def check_data_arguments(recipe: Mapping[str, Any], root: Optional[str]) -> None
         if not Path(root).is_dir():
             kind = "a file" if Path(root).exists() else "no such directory"
             raise FileNotFoundError(f"--data-root: {root} is not a directory ({kind})")
+    for key in ("mean", "std"):  # a normalization out of range trains to "completed" on blank pixels
+        if key in data["options"]:
+            from ..data._sources import channel_triplet
+
+            channel_triplet(f"data.options.{key}", data["options"][key])
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):  # builtins without a signature: the constructor will say

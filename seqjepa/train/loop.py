@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..errors import NonFiniteLossError, SeqJEPAError
+from ..errors import IntegrityError, NonFiniteLossError, SeqJEPAError
 from ..models.inference import resolve_precision
 from ..utils.files import atomic_write_text
 from ..models.model import SeqJEPA
@@ -148,6 +148,22 @@ def train_step(
     scaler.update()
     ema.step(online_params, target_params, epoch)
     return ssl_loss.detach(), (logits.detach() if logits is not None else None), (pred.detach() if pred is not None else None)
+
+
+def _check_compiler(device: torch.device) -> None:
+    """``train.compile`` on CPU: TorchInductor builds C++ and fails at the first step, with pages of InductorError,
+    when no compiler is installed; say so before any work."""
+    if device.type != "cpu":
+        return
+    import shutil
+
+    candidates = [c for c in (os.environ.get("CXX"), "g++", "c++", "clang++") if c]
+    if not any(shutil.which(c) for c in candidates):
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            "train.compile: torch.compile on CPU needs a C++ compiler, and none of "
+            f"{', '.join(candidates)} is on PATH; set train.compile=false (--set train.compile=false) or install one")
 
 
 def _seed_everything(seed: int) -> None:
@@ -309,6 +325,8 @@ class Trainer:
         if self.train_dataset is None:
             check_data_arguments(self.recipe, self.data_root)  # before anything is created or locked
         self.env = init_distributed(self.device_request)
+        if self.recipe["train"]["compile"]:
+            _check_compiler(self.env.device)
         lock = RunLock(self.output_dir) if self.env.is_main else None
         if lock is not None:
             lock.acquire()
@@ -382,6 +400,12 @@ class Trainer:
             found, state, skipped = find_resumable(self.output_dir)
             for reason in skipped:
                 self.log(f"resume: skipping unusable checkpoint: {reason}")
+            if found is None and skipped:
+                # starting afresh would overwrite them, and a rerun of the same command would do it again
+                raise IntegrityError(
+                    f"--resume auto: none of the {len(skipped)} checkpoint(s) in {self.output_dir} can be used "
+                    f"(first: {skipped[0][:300]}); nothing was changed. Resume from a checkpoint file you trust "
+                    "(--resume PATH), or move the damaged ones away to start a fresh run")
             path = found
         elif self.resume:
             path = Path(self.resume)
@@ -498,12 +522,22 @@ class Trainer:
                 error = exc
             except KeyboardInterrupt:  # a second Ctrl-C: the save is abandoned, the previous files stay
                 _remove_temporaries(self.output_dir)
+                self._say_how_to_resume_after_abandoning()
                 raise
         if any_rank(error is not None, self.env.device):
             if error is not None:
                 raise error
             raise SeqJEPAError("rank 0 could not write a checkpoint; stopping")
         return str(self.output_dir / names[0])
+
+    def _say_how_to_resume_after_abandoning(self) -> None:
+        """After a second Ctrl-C: the checkpoint that is left, and the command that continues from it."""
+        found, _, _ = find_resumable(self.output_dir)
+        if found is None:
+            self.log("Ctrl-C again: the save was abandoned and no checkpoint had been written yet")
+        else:
+            self.log(f"Ctrl-C again: the save was abandoned; {found} is unchanged")
+            self.log(f"resume with: {self.resume_command()}")
 
     def _check_finite(self, bad: torch.Tensor, where: str) -> None:
         if any_rank(bool(bad.item()), self.env.device):

@@ -102,6 +102,10 @@ def load_recipe(name_or_path: str | os.PathLike[str], overrides: Iterable[str] =
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{where} is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(f"{where} is not valid JSON: nested too deeply to be a recipe") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise ConfigError(f"{where} is not valid JSON: {str(exc)[:100]}") from None
     recipe = _merge_defaults(data, where)
     apply_overrides(recipe, overrides)
     validate_recipe(recipe)

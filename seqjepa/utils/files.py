@@ -15,7 +15,7 @@ import struct
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator, Optional, Union
+from typing import IO, Any, Iterator, Optional, Union
 
 from ..errors import IntegrityError
 
@@ -30,6 +30,7 @@ __all__ = [
     "check_safetensors_file",
     "check_safetensors_bytes",
     "require_regular_file",
+    "path_problem",
     "OUTPUT_MARKER",
     "check_replaceable",
     "mark_output",
@@ -152,6 +153,28 @@ def verify_sha256(path: PathLike, expected: str, *, what: str = "file") -> str:
     return actual
 
 
+def path_problem(path: PathLike, wanted: str) -> str:
+    """``"<path> does not exist"`` or ``"<path> is <what it is>, not <wanted>"``: for the message when a path is not
+    the kind asked for (a plain file where a directory was expected is not "missing", nor is a link to /dev/zero)."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        return f"{p} is a link whose target is missing" if p.is_symlink() else f"{p} does not exist"
+    except OSError as exc:
+        return f"{p} cannot be read ({exc.strerror or exc})"
+    if stat.S_ISDIR(st.st_mode):
+        kind = "a directory"
+    elif stat.S_ISREG(st.st_mode):
+        kind = "a file"
+    elif stat.S_ISFIFO(st.st_mode):
+        kind = "a FIFO"
+    else:
+        kind = "a device or special file"
+    link = f" (a link to {os.path.realpath(p)})" if p.is_symlink() else ""
+    return f"{p} is {kind}{link}, not {wanted}"
+
+
 def require_regular_file(path: PathLike, *, why: str) -> None:
     """Raise naming what ``path`` is when it is not a regular file (missing, a directory, a device, a dangling link).
 
@@ -212,20 +235,57 @@ def check_replaceable(path: PathLike, *, what: str, kind: str) -> None:
         return
     marker = target / OUTPUT_MARKER
     try:
-        recorded = json.loads(marker.read_text(encoding="utf-8")).get("kind")
-    except (OSError, ValueError, AttributeError):
-        recorded = None
+        record = json.loads(marker.read_text(encoding="utf-8"))
+        recorded = record.get("kind")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        record, recorded = None, None
     if recorded != kind:
-        found = "no seqjepa marker" if recorded is None else f"its marker says {recorded!r}"
+        found = "no seqjepa marker" if recorded is None else f"its marker says {str(recorded)[:40]!r}"
         raise FileExistsError(
             f"{what}: {target} exists and was not written by this seqjepa command ({found}: {OUTPUT_MARKER}); "
             "it is left as it is: remove it yourself or choose another path"
         )
+    # the marker lists what the command wrote: a marker copied into another directory, or files added, changed
+    # or removed since, no longer match it (a listing rather than an inode, so that the same command writes the
+    # same bytes wherever it runs)
+    added, changed = _listing_changes(target, record.get("files"))
+    if added or changed:
+        parts = ([f"{len(added)} file(s) it did not write (e.g. {added[0][:120]})"] if added else []) + \
+                ([f"{len(changed)} file(s) changed or removed since (e.g. {changed[0][:120]})"] if changed else [])
+        raise FileExistsError(
+            f"{what}: {target} holds {' and '.join(parts)}; replacing it would lose them: move them away, remove "
+            "the directory yourself or choose another path"
+        )
+
+
+def _listing(directory: Path) -> dict[str, int]:
+    """Relative path -> size of every file under ``directory`` (links not followed), the marker excepted."""
+    files: dict[str, int] = {}
+    for dirpath, dirnames, filenames in os.walk(directory):
+        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, directory)
+            if rel != OUTPUT_MARKER:
+                files[Path(rel).as_posix()] = os.lstat(path).st_size
+    return files
+
+
+def _listing_changes(directory: Path, recorded: Any) -> tuple[list[str], list[str]]:
+    """(files not in the recorded listing, recorded files missing or of another size), each sorted."""
+    if not isinstance(recorded, dict):
+        return ["(its marker lists no files: written by an older seqjepa?)"], []
+    now = _listing(directory)
+    added = sorted(set(now) - set(recorded))
+    changed = sorted(k for k, size in recorded.items() if now.get(k) != size)
+    return added, changed
 
 
 def mark_output(directory: PathLike, *, kind: str) -> None:
-    """Record in ``directory`` that a seqjepa command of ``kind`` wrote it (so a later ``--overwrite`` may replace it)."""
-    atomic_write_text(Path(directory) / OUTPUT_MARKER, json.dumps({"kind": kind, "written_by": "seqjepa"}) + "\n")
+    """Record in ``directory`` that a seqjepa command of ``kind`` wrote it, and what it wrote (so a later
+    ``--overwrite`` may replace it, and only it: not a copy of the marker elsewhere, nor files added since)."""
+    d = Path(directory)
+    record = {"kind": kind, "written_by": "seqjepa", "files": _listing(d)}
+    atomic_write_text(d / OUTPUT_MARKER, json.dumps(record, sort_keys=True) + "\n")
 
 
 def remove_output(path: PathLike, *, what: str, kind: str) -> None:

@@ -266,8 +266,17 @@ def _infer_config(state: Mapping[str, torch.Tensor], a: Mapping[str, Any], repor
     return out
 
 
+def check_torch_magic(data: bytes, path: PathLike, error: type = CheckpointMismatchError) -> None:
+    """``error`` unless ``data`` starts as a torch checkpoint does: a zip archive or (the legacy format) a
+    pickle. A text file would otherwise fail deep inside torch with, say, ``KeyError: 101``."""
+    if not (data.startswith(b"PK\x03\x04") or data.startswith(b"\x80")):
+        raise error(f"{os.fspath(path)} is not a torch checkpoint: neither a zip archive nor a pickle "
+                             f"(it starts with {data[:16]!r})")
+
+
 def _safe_torch_load(data: bytes, path: PathLike) -> Any:
     """``torch.load`` of ``data`` (the bytes of ``path``) with ``weights_only=True`` and our allow-list."""
+    check_torch_magic(data, path)
     _check_zip_sizes(data, path)
     blocked: list[str] = []
     get_unsafe = getattr(torch.serialization, "get_unsafe_globals_in_checkpoint", None)
@@ -358,8 +367,9 @@ def read_official_checkpoint(
     """
     p = Path(path)
     if not p.is_file():
-        what = "is a directory, not a .pth file" if p.is_dir() else "does not exist"
-        raise FileNotFoundError(f"checkpoint: {p} {what}")
+        from ..utils.files import path_problem
+
+        raise FileNotFoundError(f"checkpoint: {path_problem(p, 'a .pth file')}")
     with open(p, "rb") as fh:
         data = fh.read()
     _check_checkpoint_bytes(data, p)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
@@ -109,6 +110,9 @@ def _canonical_header(data: bytes) -> bytes:
     return data[:8] + text.ljust(length, b" ") + data[8 + length :]
 
 
+_SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
+
+
 def read_config_file(path: PathLike) -> tuple[SeqJEPAConfig, dict[str, Any]]:
     """Parse a seqjepa ``config.json``: returns the model config and the whole document."""
     try:
@@ -169,6 +173,12 @@ def load_directory(
         )
     if expected_sha256 is not None and not isinstance(expected_sha256, str):
         raise ValueError(f"expected_sha256: expected a hex string, got {type(expected_sha256).__name__}")
+    if expected_sha256 is not None and not _SHA256_RE.fullmatch(expected_sha256):
+        raise ValueError(f"expected_sha256: expected 64 hexadecimal digits, got {expected_sha256[:80]!r} "
+                         "(malformed, so nothing could match it)")
+    if recorded.get("sha256") and not _SHA256_RE.fullmatch(recorded["sha256"]):
+        raise ConfigError(f"{config_path}: field 'weights.{WEIGHTS_NAME}.sha256' must be 64 hexadecimal digits, got "
+                          f"{recorded['sha256'][:80]!r} (malformed: the file is damaged or was edited)")
     with open(weights_path, "rb") as fh:
         data = fh.read()
     check_safetensors_bytes(data, where=str(weights_path))
@@ -202,12 +212,39 @@ def load_weights_bytes(
         state = load_safetensors_bytes(data)
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for corrupt bytes
         raise IntegrityError(f"{source} is not a readable safetensors file: {type(exc).__name__}: {exc}") from None
+    for key, tensor in state.items():  # NaN weights load silently and give NaN features for every input
+        if tensor.is_floating_point() and tensor.numel() and not bool(torch.isfinite(tensor).all()):
+            raise IntegrityError(f"{source}: tensor {key[:120]!r} holds NaN or Inf values: the weights are damaged "
+                                 "(or come from a diverged run)")
     model = model_from_state_dict(config, state, source=source, model_class=model_class)
     return finalize(model, device=device, dtype=dtype)
 
 
+def check_device(device: Union[str, torch.device], what: str = "device") -> None:
+    """ValueError naming ``device`` unless this machine can hold a model there: torch's own messages ("Found no
+    NVIDIA driver on your system", "not linked with support for mps devices") come late and speak of torch."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"{what}: expected 'cpu', 'cuda', 'cuda:N' or 'mps', got {str(device)[:40]!r}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{what}: {str(device)!r} was asked for, but no CUDA device is available here "
+                             "(torch.cuda.is_available() is False: no GPU or no driver); use 'cpu'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"{what}: {str(device)!r} was asked for, this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s)")
+    elif dev.type == "mps":
+        backend = getattr(torch.backends, "mps", None)
+        if backend is None or not backend.is_available():
+            raise ValueError(f"{what}: 'mps' was asked for, but the MPS backend is not available here; use 'cpu'")
+    elif dev.type not in ("cpu", "meta"):  # meta: shapes without values, asked for on purpose
+        raise ValueError(f"{what}: expected 'cpu', 'cuda', 'cuda:N' or 'mps', got {str(device)[:40]!r}")
+
+
 def finalize(model: "SeqJEPA", *, device: Union[str, torch.device] = "cpu", dtype: Optional[torch.dtype] = None) -> "SeqJEPA":
     """Move to ``device``/``dtype`` and switch to eval mode."""
+    check_device(device)
     if dtype is not None:
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise ValueError(f"dtype: expected a floating-point torch.dtype, got {dtype}")

@@ -88,3 +88,27 @@ def test_a_write_that_fails_names_the_target_not_a_temporary_file(tmp_path):
             atomic_write_text(locked / "x.json", "{}")
     finally:
         os.chmod(locked, 0o700)
+
+
+def test_a_copied_marker_does_not_make_a_foreign_directory_replaceable(tmp_path, capsys):
+    make_toy_3diebench(tmp_path / "toy", objects=2, views=2, classes=2, size=16, seed=0, workers=1)
+    mine = tmp_path / "photos"
+    mine.mkdir()
+    (mine / "cat.jpg").write_bytes(b"mine")
+    (mine / OUTPUT_MARKER).write_bytes((tmp_path / "toy" / OUTPUT_MARKER).read_bytes())
+    status, err = _run(["make-toy-3diebench", str(mine), "--overwrite", *SMALL], capsys)
+    assert status == 2 and "1 file(s) it did not write (e.g. cat.jpg)" in err, err
+    assert (mine / "cat.jpg").read_bytes() == b"mine"
+
+
+def test_overwrite_keeps_a_dataset_whose_files_the_user_added_to_or_changed(tmp_path, capsys):
+    out = tmp_path / "toy"
+    make_toy_3diebench(out, objects=2, views=2, classes=2, size=16, seed=0, workers=1)
+    (out / "my-notes.txt").write_text("keep me")
+    status, err = _run(["make-toy-3diebench", str(out), "--overwrite", *SMALL], capsys)
+    assert status == 2 and "1 file(s) it did not write (e.g. my-notes.txt)" in err, err
+    assert (out / "my-notes.txt").read_text() == "keep me"
+    (out / "my-notes.txt").unlink()
+    (out / "toy.json").write_text((out / "toy.json").read_text() + " ")
+    status, err = _run(["make-toy-3diebench", str(out), "--overwrite", *SMALL], capsys)
+    assert status == 2 and "changed or removed since (e.g. toy.json)" in err, err

@@ -29,7 +29,7 @@ def test_train_command_runs_a_recipe_file_and_export_run_loads(tmp_path, capsys)
     recipe = tmp_path / "tiny.json"
     recipe.write_text(json.dumps(tiny_recipe()))
     out = tmp_path / "run"
-    assert main(["train", "--recipe", str(recipe), "--output", str(out), "--device", "cpu",
+    assert main(["train", "--recipe", str(recipe), "--output", str(out), "--device", "cpu", "--allow-dataset-code",
                  "--set", "train.epochs=1", "--set", "train.log_every=3"]) == 0
     captured = capsys.readouterr()
     assert "img/s ETA" in captured.err and "completed: epoch 1" in captured.out  # progress on stderr, result on stdout

@@ -30,7 +30,8 @@ def _env(**extra: str) -> dict[str, str]:
 def _start(recipe: dict, out: Path, **env: str) -> subprocess.Popen:
     path = out.parent / f"{out.name}-recipe.json"
     path.write_text(json.dumps(recipe))
-    cmd = [sys.executable, "-m", "seqjepa.train", "--recipe", str(path), "--output", str(out), "--device", "cpu"]
+    cmd = [sys.executable, "-m", "seqjepa.train", "--recipe", str(path), "--output", str(out), "--device", "cpu",
+           "--allow-dataset-code"]
     return subprocess.Popen(cmd, env=_env(**env), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

@@ -44,7 +44,8 @@ def _write(tmp_path, **train) -> str:
 
 def test_resume_refuses_a_changed_recipe_naming_the_keys_unless_allowed_and_then_records_it(tmp_path, capsys):
     out = tmp_path / "run"
-    base = ["train", "--recipe", _write(tmp_path, epochs=1), "--output", str(out), "--device", "cpu"]
+    base = ["train", "--recipe", _write(tmp_path, epochs=1), "--output", str(out), "--device", "cpu",
+            "--allow-dataset-code"]
     assert main([*base, "--set", "train.max_steps=1"]) == 0
     capsys.readouterr()
     # operational keys (max_steps, log_every, num_workers...) may change; what changes the result may not
