@@ -148,31 +148,6 @@ def _state_sha256(model: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
-def _model_record(spec: Optional[str], revision: Optional[str]) -> dict[str, Any]:
-    """Name, resolved revision and weights-file sha256 of what ``spec`` names, as far as can be told offline."""
-    record: dict[str, Any] = {"name": spec, "revision": revision, "weights_sha256": None}
-    if spec is None:
-        return record
-    path = Path(os.path.expanduser(spec))
-    weights = path / "model.safetensors" if path.is_dir() else path
-    if weights.is_file():
-        from ..utils.files import sha256_file
-
-        record["weights_sha256"] = sha256_file(weights)
-        record["path"] = str(weights.resolve())
-        return record
-    try:  # a registry name or hf-hub: what the cache resolved it to (no network)
-        from ..zoo.factory import download
-
-        res = download(spec, revision=revision, local_files_only=True)
-        record["revision"] = res.commit
-        first = next(iter(res.files.values()), {}) if res.files else {}
-        record["weights_sha256"] = (res.files.get("model.safetensors") or first).get("sha256")
-    except Exception as exc:  # noqa: BLE001 - provenance only; the state sha256 identifies the model
-        logger.debug("could not resolve %s offline for meta.json: %s", spec, exc)
-    return record
-
-
 # --------------------------------------------------------------------------- worker side
 class _Batches(torch.utils.data.Dataset):
     """Item b is batch b, decoded: the rows that could be read, stacked, and a record for those that could not.
@@ -576,6 +551,8 @@ def _open_model(model: Any, revision: Optional[str]) -> tuple[Any, Optional[str]
 def _metadata(net: Any, spec: Optional[str], revision: Optional[str], state_sha: str, src: Source,
               opts: _Options, precision: str, want_agg: bool, num_shards: int) -> tuple[str, dict[str, Any]]:
     """The extraction's fingerprint (sha256 of what must match for a rerun to continue it) and its meta.json."""
+    from ..zoo.factory import describe_weights
+
     cfg = net.config
     is_images = not isinstance(src, (ManifestSource, DatasetSource))
     preprocessing = {"image_size": cfg.image_size, "interpolation": cfg.interpolation, "mean": list(cfg.mean),
@@ -587,7 +564,7 @@ def _metadata(net: Any, spec: Optional[str], revision: Optional[str], state_sha:
     fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     meta = {
         "format": sh.FORMAT, "format_version": sh.FORMAT_VERSION, "fingerprint": fingerprint, "identity": identity,
-        "model": {**_model_record(spec, revision), "state_sha256": state_sha, "config": cfg.to_dict()},
+        "model": {**describe_weights(spec, revision), "state_sha256": state_sha, "config": cfg.to_dict()},
         "preprocessing": preprocessing, "precision": precision, "source": src.describe(), "outputs": outputs,
         "shard_size": opts.shard_size, "num_shards": num_shards, "rows": len(src), "key_name": src.key_name,
         "classes": getattr(src, "classes", None),
