@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..utils.files import atomic_write_text
+from ..utils.jsonlines import iter_json_objects
 from ._options import positive_int, resolve_device
 
 
@@ -33,10 +34,12 @@ def _actions(text: Any, where: str) -> list:
         value = json.loads(text) if isinstance(text, str) else text
     except json.JSONDecodeError as exc:
         raise ValueError(f"{where}: expected a JSON list of actions, got {text[:80]!r} ({exc.msg})") from None
+    except (RecursionError, ValueError):  # nested past Python's parser, or a number it will not convert
+        raise ValueError(f"{where}: expected a JSON list of actions, got {str(text)[:80]!r}") from None
     if not isinstance(value, list) or not all(
         isinstance(row, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row) for row in value
     ):
-        raise ValueError(f"{where}: expected a JSON list of actions, each a list of numbers, got {text!r}")
+        raise ValueError(f"{where}: expected a JSON list of actions, each a list of numbers, got {str(text)[:80]!r}")
     if len({len(row) for row in value}) > 1:
         raise ValueError(f"{where}: expected actions of one length, got lengths {[len(row) for row in value]}")
     return value
@@ -105,16 +108,9 @@ def run_infer_action(args: argparse.Namespace) -> int:
         print(f"score (cosine): {row['score']:.4f}")
         return 0
     base = Path(args.manifest).parent
-    lines = [line for line in Path(args.manifest).read_text(encoding="utf-8").splitlines() if line.strip()]
     rows = []
-    for n, line in enumerate(lines, 1):
+    for n, query in iter_json_objects(Path(args.manifest).read_text(encoding="utf-8"), "--manifest"):
         where = f"--manifest line {n}"
-        try:
-            query = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{where}: expected a JSON object, got {line[:80]!r} ({exc.msg})") from None
-        if not isinstance(query, dict):
-            raise ValueError(f"{where}: expected a JSON object with views, actions and target, got {line[:80]!r}")
         views, acts, target = _load_query(model, query.get("views"), query.get("actions"), query.get("target"), where, base)
         est = infer_action(model, views.to(device), acts.to(device), target.to(device), grid_size=args.grid_size)
         rows.append({"query": n, **_row(est, 0)})

@@ -27,6 +27,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..errors import IntegrityError
+from ..utils.jsonlines import iter_json_objects
 from ..utils.files import path_problem
 
 __all__ = [
@@ -221,20 +222,8 @@ class ManifestSource(Source):
         self.actions: list[Optional[np.ndarray]] = []
         label_values: list[Optional[int]] = []
         seen: dict[str, int] = {}
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
+        for lineno, obj in iter_json_objects(text, f"source: manifest {self.path}"):
             where = f"source: manifest {self.path} line {lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-            except RecursionError:
-                raise ValueError(f"{where}: JSON nested too deeply to be a manifest line") from None
-            except ValueError as exc:  # e.g. an integer of more digits than Python converts
-                raise ValueError(f"{where}: not valid JSON ({str(exc)[:100]})") from None
-            if not isinstance(obj, dict):
-                raise ValueError(f"{where}: expected a JSON object, got {type(obj).__name__}")
             unknown = sorted(set(obj) - {"id", "views", "actions", "latents", "label"})
             if unknown:
                 raise ValueError(f"{where}: unknown field(s) {unknown}; expected id, views, actions or latents, label")

@@ -104,3 +104,23 @@ def test_infer_action_command_refuses(args, message, capsys):
     assert main(["infer-action", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("actions", ["[" * 100000 + "]" * 100000, "[[1" + "0" * 5000 + "]]"])
+def test_infer_action_refuses_hostile_actions_json_in_one_line(actions, capsys):
+    from seqjepa.cli import main
+
+    assert main(["infer-action", "--views", "a.png", "--actions", actions, "--target", "b.png"]) != 0
+    err = capsys.readouterr().err
+    assert "actions: expected a JSON list of actions" in err and "Traceback" not in err and len(err) < 2000
+
+
+def test_manifest_lines_are_read_by_one_reader(tmp_path):
+    from seqjepa.utils.jsonlines import iter_json_objects
+
+    text = '{"a": 1}\n\n{"b": 2}\n'
+    assert list(iter_json_objects(text, "m")) == [(1, {"a": 1}), (3, {"b": 2})]
+    for bad, why in (("[1]", "expected a JSON object, got list"), ("{", "not valid JSON"),
+                     ("[" * 100000, "JSON nested too deeply"), ('{"x": 1' + "0" * 5000 + "}", "not valid JSON")):
+        with pytest.raises(ValueError, match=rf"^m line 2: {why}"):
+            list(iter_json_objects('{"ok": 1}\n' + bad, "m"))
