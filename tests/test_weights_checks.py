@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -363,3 +364,27 @@ def test_a_directory_without_its_files_says_what_it_should_hold(tmp_path):
     with pytest.raises(IntegrityError, match=rf"^{d / CONFIG_NAME} is a directory.*: a seqjepa model directory holds "
                                              rf"{CONFIG_NAME} and {WEIGHTS_NAME}$"):
         load_directory(d, model_class=SeqJEPA)
+
+
+def test_a_config_without_a_sha256_loads_with_a_warning(tmp_path, caplog):
+    """A hand-written config.json with no sha256 leaves nothing to verify: the load says so, naming the file's hash."""
+    import hashlib
+    import json
+    import logging
+
+    import seqjepa
+    from seqjepa import SeqJEPA
+    from tests.conftest import small_config
+
+    out = Path(SeqJEPA(small_config()).eval().save_pretrained(tmp_path / "m"))
+    doc = json.loads((out / "config.json").read_text())
+    del doc["weights"]["model.safetensors"]["sha256"]
+    (out / "config.json").write_text(json.dumps(doc))
+    with caplog.at_level(logging.WARNING, logger="seqjepa"):
+        seqjepa.load(str(out))
+    digest = hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest()
+    assert "records no sha256 for model.safetensors, so the weights load unverified" in caplog.text and digest in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="seqjepa"):
+        seqjepa.load(str(Path(SeqJEPA(small_config()).eval().save_pretrained(tmp_path / "n"))))
+    assert "unverified" not in caplog.text
