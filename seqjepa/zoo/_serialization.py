@@ -189,12 +189,12 @@ def load_directory(
         raise IntegrityError(
             f"{weights_path} is {len(data)} bytes, {config_path} records {recorded['size']}: truncated or replaced"
         )
-    want = expected_sha256 or recorded.get("sha256")
-    actual = sha256_bytes(data)
-    if not want:
+    if not (expected_sha256 or recorded.get("sha256")):
         # nothing to check against (a hand-written config.json): load, but not without a word
         logger.warning("%s records no sha256 for %s, so the weights load unverified (their sha256 is %s)",
-                       config_path, WEIGHTS_NAME, actual)
+                       config_path, WEIGHTS_NAME, sha256_bytes(data))
+    want = expected_sha256 or recorded.get("sha256")
+    actual = sha256_bytes(data)
     if want and actual != want.lower():
         raise IntegrityError(sha256_mismatch("weights", str(weights_path), actual, want))
     return load_weights_bytes(data, config, model_class=model_class, source=str(weights_path), device=device, dtype=dtype)
