@@ -26,6 +26,9 @@ def test_importing_seqjepa_and_all_its_modules_leaves_sys_meta_path_alone():
     # a fresh interpreter: the test session has imported seqjepa long before this test runs
     code = (
         "import importlib, json, pkgutil, sys\n"
+        # the dependencies first: an old setuptools adds its vendoring finders when torchvision.datasets
+        # imports it, which is no doing of seqjepa's
+        "import torch, torchvision.datasets, timm, huggingface_hub, safetensors.torch, PIL.Image\n"
         "before = list(sys.meta_path)\n"
         "import seqjepa\n"
         "names = [m.name for m in pkgutil.walk_packages(seqjepa.__path__, 'seqjepa.') if not m.name.endswith('__main__')]\n"
