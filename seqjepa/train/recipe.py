@@ -8,7 +8,6 @@ The ``model`` section is a :class:`~seqjepa.models.config.SeqJEPAConfig`.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 from importlib import resources
@@ -18,6 +17,7 @@ from typing import Any, Iterable, Mapping
 from ..models.config import SeqJEPAConfig
 from ..errors import ConfigError
 from ..utils.assignments import parse_assignment
+from ..utils.jsonlines import parse_json
 from .schedule import SCHEDULES
 
 __all__ = [
@@ -99,13 +99,9 @@ def load_recipe(name_or_path: str | os.PathLike[str], overrides: Iterable[str] =
         raw = candidate.read_text(encoding="utf-8")
         where = f"recipe {text!r}"
     try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{where} is not valid JSON: {exc}") from exc
-    except RecursionError:
-        raise ConfigError(f"{where} is not valid JSON: nested too deeply to be a recipe") from None
-    except ValueError as exc:  # e.g. an integer of more digits than Python converts
-        raise ConfigError(f"{where} is not valid JSON: {str(exc)[:100]}") from None
+        data = parse_json(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{where} is not valid JSON: {exc}") from None
     recipe = _merge_defaults(data, where)
     apply_overrides(recipe, overrides)
     validate_recipe(recipe)

@@ -13,7 +13,7 @@ def _run(argv, capsys):
 
 
 @pytest.mark.parametrize("text, match", [
-    ("[" * 100_000 + "]" * 100_000, "nested too deeply to be a recipe"),
+    ("[" * 100_000 + "]" * 100_000, "is not valid JSON: nested too deeply"),
     ('{"train": {"epochs": ' + "1" * 5000 + "}}", "not valid JSON: Exceeds the limit"),
 ])
 def test_a_deep_or_huge_recipe_file_is_one_line(text, match, tmp_path, capsys):
