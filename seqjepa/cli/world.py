@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..utils.files import atomic_write_text
-from ..utils.jsonlines import iter_json_objects
+from ..utils.jsonlines import iter_json_objects, parse_json
 from ._options import positive_int, resolve_device
 
 
@@ -31,11 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _actions(text: Any, where: str) -> list:
     try:
-        value = json.loads(text) if isinstance(text, str) else text
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{where}: expected a JSON list of actions, got {text[:80]!r} ({exc.msg})") from None
-    except (RecursionError, ValueError):  # nested past Python's parser, or a number it will not convert
-        raise ValueError(f"{where}: expected a JSON list of actions, got {str(text)[:80]!r}") from None
+        value = parse_json(text) if isinstance(text, str) else text
+    except ValueError as exc:
+        raise ValueError(f"{where}: expected a JSON list of actions, got {str(text)[:80]!r} ({exc})") from None
     if not isinstance(value, list) or not all(
         isinstance(row, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row) for row in value
     ):

@@ -18,7 +18,6 @@ folder) are argument errors raised when the source is built.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from pathlib import Path, PurePosixPath
