@@ -70,11 +70,15 @@ def atomic_open(path: PathLike, mode: str = "wb") -> Iterator[IO]:
             os.replace(tmp, target)
         except OSError as exc:
             raise type(exc)(exc.errno, f"cannot write {target}: {exc.strerror or exc}") from None
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        # an error about the temporary (a full disk, a quota, a writer that names the file it writes) is
+        # reported for the file the caller asked for: the temporary name means nothing to them and is gone
+        if isinstance(exc, OSError) and tmp in str(exc):
+            raise type(exc)(exc.errno, f"cannot write {target}: {exc.strerror or str(exc).replace(tmp, str(target))}") from None
         raise
     _fsync_dir(target.parent)
 

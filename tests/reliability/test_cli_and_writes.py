@@ -158,6 +158,22 @@ def test_atomic_open_keeps_the_old_file_on_error(tmp_path, mode, data):
     assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
 
 
+def test_an_error_about_the_temporary_file_names_the_file_asked_for(tmp_path):
+    """A full disk while a writer holds the temporary: the error names the target, never the temporary's name."""
+    target = tmp_path / "model.safetensors"
+    with pytest.raises(OSError) as info:
+        with atomic_open(target, "wb"):
+            (temporary,) = [str(p) for p in tmp_path.glob(".model.safetensors.*.tmp")]
+            raise OSError(28, "No space left on device", temporary)
+    message = str(info.value)
+    assert info.value.errno == 28 and f"cannot write {target}: No space left on device" in message
+    assert os.path.basename(temporary) not in message and ".tmp" not in message
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(OSError, match="^other$"):  # an error about something else is left as it is
+        with atomic_open(target, "wb"):
+            raise OSError("other")
+
+
 def test_atomic_open_on_keyboard_interrupt_and_new_files(tmp_path):
     target = tmp_path / "sub" / "new.bin"
     with pytest.raises(KeyboardInterrupt):
