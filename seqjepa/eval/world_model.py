@@ -223,7 +223,7 @@ def _cell(metrics: dict[str, Any], key: str, digits: int = 1) -> str:
 def render_world_model_markdown(results: dict[str, Any]) -> str:
     """The results as a markdown report: one table of action inference and retrieval, one of rollout by horizon."""
     metrics, names = results["metrics"], [*results["models"], "guessing"]
-    lines = [f"# world-model protocol", "", f"data: `{results['data_root']}`, {results['num_objects']} val objects", "",
+    lines = ["# world-model protocol", "", f"data: `{results['data_root']}`, {results['num_objects']} val objects", "",
              "| | median error (deg) | mean error (deg) | within 30 deg (%) | pose top-1 (%) | object top-1 (%) |",
              "|---|---|---|---|---|---|"]
     for name in names:
