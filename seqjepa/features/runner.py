@@ -561,7 +561,7 @@ def _metadata(net: Any, spec: Optional[str], revision: Optional[str], state_sha:
                "layout": "images" if is_images else ("sequences" if isinstance(src, ManifestSource) else "dataset")}
     identity = {"model": {"state_sha256": state_sha}, "preprocessing": preprocessing, "precision": precision,
                 "source": src.identity(), "shard_size": opts.shard_size, "outputs": outputs}
-    fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    fingerprint = sh.identity_fingerprint(identity)
     meta = {
         "format": sh.FORMAT, "format_version": sh.FORMAT_VERSION, "fingerprint": fingerprint, "identity": identity,
         "model": {**describe_weights(spec, revision), "state_sha256": state_sha, "config": cfg.to_dict()},

@@ -241,16 +241,53 @@ def _difference(label: str, old: Any, new: Any) -> str:
     return f"{label} ({_short(old)} there, {_short(new)} now)"
 
 
+def identity_fingerprint(identity: Any) -> str:
+    """The sha256 an extraction's identity is known by (meta.json's ``fingerprint``, each shard's record)."""
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+def _shard_fingerprints(out: Path) -> set[Optional[str]]:
+    """The fingerprints the shard files in ``out`` recorded when they were written (None for an unreadable one)."""
+    found: set[Optional[str]] = set()
+    for path in out.iterdir():
+        if not _SHARD_RE.match(path.name):
+            continue
+        try:
+            info = shard_info(path)
+        except (ValueError, KeyError, TypeError, OSError):
+            found.add(None)
+            continue
+        found.add(info.get("fingerprint") if isinstance(info, dict) else None)
+    return found
+
+
 def check_compatible(out: Path, meta: Mapping[str, Any], identity: Mapping[str, Any]) -> None:
-    """Raise ValueError naming what differs when ``out`` was extracted with another identity."""
-    old = meta.get("identity", {})
+    """Raise ValueError naming what differs when ``out`` was extracted with another identity.
+
+    meta.json can be edited; the shards cannot be without failing their hashes. So where meta.json
+    disagrees with this extraction but every shard in ``out`` records this extraction's fingerprint (or
+    there is none yet), meta.json is what changed and the directory is continued (the caller rewrites it).
+    """
+    fingerprint = identity_fingerprint(identity)
+    old = meta.get("identity")
+    intact = isinstance(old, dict) and meta.get("fingerprint") == identity_fingerprint(old)
+    if intact and meta.get("fingerprint") == fingerprint:
+        return
+    shards = _shard_fingerprints(out)
+    if shards <= {fingerprint, None} and (fingerprint in shards or not intact):
+        return
+    if not intact:
+        raise ValueError(
+            f"out: {out / META_NAME} was changed after it was written (its 'identity' no longer matches its "
+            f"'fingerprint') and the shards in {out} were written by another extraction; extract into a new "
+            "directory or delete this one"
+        )
     diffs = [_difference(label, old.get(key), identity.get(key))
              for key, label in IDENTITY_FIELDS.items() if old.get(key) != identity.get(key)]
-    if diffs:
-        raise ValueError(
-            f"out: {out} holds features extracted with {', '.join(diffs)}; extract into a new directory "
-            "or delete this one"
-        )
+    raise ValueError(
+        f"out: {out} holds features extracted with {', '.join(diffs) or 'another identity'}; extract into a "
+        "new directory or delete this one"
+    )
 
 
 def prepare_dir(out: Path, meta: Mapping[str, Any], *, write: bool) -> dict[str, Any]:
@@ -266,7 +303,7 @@ def prepare_dir(out: Path, meta: Mapping[str, Any], *, write: bool) -> dict[str,
         if out.is_dir():
             foreign = sorted(p.name for p in out.iterdir()
                              if not _OTHER_TMP_RE.match(p.name) and p.name not in LOCK_NAMES)
-            if foreign:
+            if foreign and not _only_own_shards(out, foreign, meta["fingerprint"]):
                 raise FileExistsError(
                     f"out: {out} is not empty and holds no seqjepa meta.json (found {', '.join(foreign[:3])}"
                     f"{', ...' if len(foreign) > 3 else ''}); choose a new or empty directory"
@@ -288,6 +325,19 @@ def prepare_dir(out: Path, meta: Mapping[str, Any], *, write: bool) -> dict[str,
     if write:
         _remove_other_temporaries(out)
     return existing
+
+
+def _only_own_shards(out: Path, names: list[str], fingerprint: str) -> bool:
+    """Whether ``names`` are this extraction's shards (each records ``fingerprint``) and its errors.jsonl:
+    a directory whose meta.json was deleted, which a rerun continues."""
+    shards = [n for n in names if _SHARD_RE.match(n)]
+    if not shards or any(n not in shards and n != ERRORS_NAME and not _SHARD_TMP_RE.match(n) for n in names):
+        return False
+    if _shard_fingerprints(out) != {fingerprint}:
+        return False
+    logger.warning("out: %s has lost its %s; its shards were written by this extraction: writing it again and "
+                   "checking every shard", out, META_NAME)
+    return True
 
 
 def _remove_other_temporaries(out: Path) -> None:
@@ -420,6 +470,9 @@ def _open_dir(path: PathLike) -> tuple[Path, dict[str, Any]]:
     except ValueError as exc:
         raise IntegrityError(str(exc).replace("out: ", "path: ", 1)) from None
     if meta is None:
+        if any(_SHARD_RE.match(p.name) for p in out.iterdir()):
+            raise FileNotFoundError(f"path: {out} holds feature shards but no meta.json; if seqjepa extract wrote "
+                                    "them, rerun its command: it checks every shard and writes meta.json again")
         raise FileNotFoundError(f"path: {out} holds no meta.json: not a seqjepa feature directory")
     if meta.get("status") == "failed":
         raise ValueError(f"path: the extraction in {out} failed: none of its rows could be read (see "
@@ -441,8 +494,7 @@ def _check_meta(meta: Mapping[str, Any]) -> None:
     """ValueError naming the first field of a complete meta.json that disagrees with the identity it records
     (the fingerprint is the identity's sha256) or with the shard listing."""
     identity = meta["identity"]
-    fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
-    if meta["fingerprint"] != fingerprint:
+    if meta["fingerprint"] != identity_fingerprint(identity):
         raise ValueError("'fingerprint' is not the sha256 of 'identity'")
     for key in ("preprocessing", "precision", "outputs", "shard_size"):
         if meta[key] != identity[key]:

@@ -133,3 +133,49 @@ def test_a_truncated_errors_file_or_wrong_verify_is_refused(extracted):
         seqjepa.read_features(out)
     with pytest.raises(ValueError, match="verify: expected True or False"):
         seqjepa.read_features(out, verify="yes")
+
+
+def _refingerprint(out, **identity_changes):
+    meta = json.loads((out / "meta.json").read_text())
+    meta["identity"].update(identity_changes)
+    meta["fingerprint"] = seqjepa.features.shards.identity_fingerprint(meta["identity"])
+    (out / "meta.json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("damage", ["no identity", "identity not a dict", "identity edited",
+                                    "identity edited with its fingerprint", "meta.json deleted"])
+def test_every_damage_whose_message_says_rerun_is_repaired_by_the_rerun(model_dir, image_folder, extracted,
+                                                                        damage, caplog):
+    out, first = extracted
+    if damage == "no identity":
+        meta = json.loads((out / "meta.json").read_text())
+        del meta["identity"]
+        (out / "meta.json").write_text(json.dumps(meta))
+    elif damage == "identity not a dict":
+        _edit_meta(out, identity=5)
+    elif damage == "identity edited":
+        _edit_meta(out, **{"identity.precision": "bf16"})
+    elif damage == "identity edited with its fingerprint":
+        _refingerprint(out, precision="bf16")
+    else:
+        (out / "meta.json").unlink()
+    with pytest.raises((IntegrityError, FileNotFoundError), match="rerun"):
+        seqjepa.read_features(out)
+    with caplog.at_level("WARNING", logger="seqjepa.features"):
+        again = seqjepa.extract(model_dir, image_folder, out, **KW)
+    assert (again.rows_extracted, again.shards_skipped) == (11, 6)  # every shard verified, none recomputed
+    assert "writing it again" in caplog.text
+    _same(out, first)
+
+
+def test_shards_of_another_extraction_keep_their_directory_refused(model_dir, image_folder, extracted):
+    out, _ = extracted
+    _edit_meta(out, identity=5)  # damaged meta.json, and the shards were written in fp32 ...
+    with pytest.raises(ValueError, match=r"identity.*no longer matches.*another extraction"):
+        seqjepa.extract(model_dir, image_folder, out, **dict(KW, precision="bf16"))  # ... not in bf16
+    (out / "meta.json").unlink()
+    with pytest.raises(FileExistsError, match="holds no seqjepa meta.json"):
+        seqjepa.extract(model_dir, image_folder, out, **dict(KW, precision="bf16"))
+    (out / "notes.txt").write_text("a user's file")
+    with pytest.raises(FileExistsError, match="holds no seqjepa meta.json"):
+        seqjepa.extract(model_dir, image_folder, out, **KW)  # not only shards: not continued
