@@ -41,7 +41,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     from seqjepa import SeqJEPA, SeqJEPAConfig
 
-    threads = h.set_threads(args.threads)
+    h.set_threads(args.threads)
     if args.quick:
         config = SeqJEPAConfig(
             backbone_kwargs={"layers": [1, 1, 1, 1], "channels": [8, 16, 16, 32], "stem_width": 8},
@@ -88,7 +88,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 repeats=repeats,
             )
         t_enc, t_ev = h.median(times["encoder"]), h.median(times["encode_views"])
-        rows.append([f"encoder alone on B*M images", f"B={batch}, M={m}", f"{t_enc * 1e3:.1f}", "1.00x", "-"])
+        rows.append(["encoder alone on B*M images", f"B={batch}, M={m}", f"{t_enc * 1e3:.1f}", "1.00x", "-"])
         rows.append(["encode_views (z and z_AGG)", f"B={batch}, M={m}", f"{t_ev * 1e3:.1f}", f"{t_enc / t_ev:.2f}x",
                      f"overhead {100 * (t_ev / t_enc - 1):+.1f} %"])
         checks.append(h.Check(f"encode_views M={m} vs encoder alone", t_enc / t_ev, ">=", 1 / (1 + MAX_AGGREGATOR_OVERHEAD)))

@@ -56,7 +56,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from seqjepa import SeqJEPA, SeqJEPAConfig
     from seqjepa.models.inference import embed, optimize, supports_dtype
 
-    threads = h.set_threads(args.threads)
+    h.set_threads(args.threads)
     config = quick_config() if args.quick else SeqJEPAConfig()
     batch, views, repeats = (2, 2, 2) if args.quick else (args.batch, args.views, args.repeats)
     torch.manual_seed(0)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
-import time
 from pathlib import Path
 from typing import Optional, Sequence
 

@@ -37,7 +37,6 @@ import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 

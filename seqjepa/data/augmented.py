@@ -32,7 +32,7 @@ from ._images import to_normalized_tensor
 from ._sources import ImageSequenceDataset, ImageSource, channel_triplet, check_index, positive_int
 
 __all__ = ["ParametricAugment", "AugmentedSequences", "blur_kernel_size", "CIFAR100_MEAN", "CIFAR100_STD",
-           "TINY_IMAGENET_MEAN", "TINY_IMAGENET_STD", "NEUTRAL_PARAMS"]
+           "TINY_IMAGENET_MEAN", "TINY_IMAGENET_STD"]
 
 CIFAR100_MEAN = (0.5071, 0.4867, 0.4408)
 CIFAR100_STD = (0.2675, 0.2565, 0.2761)

@@ -17,13 +17,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import os
 import random
 import re
 import shlex
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -50,7 +48,7 @@ from .checkpoint import (
     restore_rng,
     save_checkpoint,
 )
-from .distributed import DistEnv, ShardedSampler, all_gather_objects, any_rank, init_distributed
+from .distributed import ShardedSampler, all_gather_objects, any_rank, init_distributed
 from .ema import TargetEMA
 from ..probes.online import OnlineProbes, ProbeMetrics
 from .datasets import check_data_arguments

@@ -24,7 +24,7 @@ import torch
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
-from ..errors import CheckpointMismatchError, ConfigError, ConfigWeightsMismatchError, IntegrityError, WeightsNotAvailableError
+from ..errors import CheckpointMismatchError, ConfigError, ConfigWeightsMismatchError, IntegrityError
 from ..models.config import SeqJEPAConfig
 from ..utils.files import atomic_write_bytes, atomic_write_text, check_safetensors_bytes, require_regular_file, sha256_bytes, sha256_mismatch
 from ..version import __version__

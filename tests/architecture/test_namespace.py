@@ -82,3 +82,14 @@ def test_no_subpackage_shares_its_name_with_a_function():
     assert len(modules) == len(_module_files())
     assert {"seqjepa.features", "seqjepa.eval", "seqjepa.train"} <= set(modules)
     assert name_clashes(modules) == []
+
+
+def test_every_name_in_a_modules_all_exists():
+    # `from seqjepa.x import *` fails on a name __all__ promises and the module lacks
+    missing = []
+    for info in pkgutil.walk_packages([str(PACKAGE)], "seqjepa."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        missing += [f"{info.name}.{name}" for name in getattr(module, "__all__", ()) if not hasattr(module, name)]
+    assert not missing
