@@ -27,10 +27,19 @@ from .models.actions import get_action_space, list_action_spaces
 from .models.config import SeqJEPAConfig
 from .models.model import SeqJEPA, SeqJEPAOutput, SeqJEPATrainOutput
 from .features import extract, read_features
-from .train.finetune import load_finetuned
 from .version import __version__
 from .zoo.factory import DEFAULT_MODEL, convert_official, create_model, download, load, load_official
 from .zoo.registry import ModelCard, get_pretrained_cfg, list_models, list_pretrained
+
+
+def __getattr__(name: str):
+    # fine-tuning lives beside the trainer, which `import seqjepa` does not load: imported on first use
+    if name == "load_finetuned":
+        from .train.finetune import load_finetuned
+
+        return load_finetuned
+    raise AttributeError(f"module 'seqjepa' has no attribute {name!r}")
+
 
 # a library adds no handler of its own: the application (or ``seqjepa``'s CLI) decides where messages go
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())

@@ -11,6 +11,8 @@ neither is a module's edge to its own package (``from . import sibling``), which
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Iterator, Optional
@@ -239,3 +241,15 @@ def test_every_import_is_the_standard_library_seqjepa_or_declared():
                 problems.append(f"{name}: imports {root!r}, which pyproject.toml does not declare"
                                 + (" (an extra: import it inside the function that needs it)" if dist in extras else ""))
     assert not problems, "\n".join(problems)
+
+
+def test_import_seqjepa_loads_the_library_not_the_trainer_or_the_tools():
+    # like open_clip: the training code stays apart, and `seqjepa.load_finetuned` imports it on first use
+    code = ("import json, sys, seqjepa\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[:2] in [['seqjepa', p] for p in ('train', 'eval', 'cli', 'demo')])\n"
+            "from seqjepa import load_finetuned\n"
+            "import seqjepa.train.finetune as ft\n"
+            "print(json.dumps({'heavy': heavy, 'same': load_finetuned is ft.load_finetuned}))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"heavy": [], "same": True}
