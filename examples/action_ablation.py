@@ -159,6 +159,16 @@ def _planned_epochs(args: argparse.Namespace, arm: str) -> Optional[int]:
     return json.loads(recipe.read_text())["train"]["epochs"] if recipe.is_file() else None
 
 
+def _train_seq_len(args: argparse.Namespace, arm: str) -> int:
+    """M_tr of the arm's run (its recipe.json), else of the recipe with this invocation's overrides."""
+    recipe = args.work / arm / "run" / "recipe.json"
+    if recipe.is_file():
+        return int(json.loads(recipe.read_text())["model"]["train_seq_len"])
+    from seqjepa.train import load_recipe
+
+    return int(load_recipe("toy-3diebench", [*ARMS[arm], *args.overrides])["model"]["train_seq_len"])
+
+
 def curve_points(args: argparse.Namespace, arm: str) -> dict[int, Optional[Path]]:
     """The checkpoints on the curve: epoch 0, the first kept one, every ``--curve-every`` epochs, the run's last."""
     found = checkpoints(args, arm)
@@ -361,6 +371,8 @@ def summarize(final: dict, curve: dict, args: argparse.Namespace) -> str:
 
 def plot_curve(curve: dict, out: Path) -> Optional[Path]:
     """curve.png: rotation R² and top-1 of both arms against epochs, shaded by the standard deviation over seeds."""
+    if not any(curve.values()):  # the curve stage has not run
+        return None
     try:
         import matplotlib
     except ModuleNotFoundError:
@@ -423,7 +435,8 @@ def card_rows(args: argparse.Namespace) -> list[dict]:
                 continue
             name = "top1_linear_zagg" if key[0] == "top1_zagg" else _CARD_METRICS[key]
             digits = 2 if key[0].startswith("top1") else 3
-            setting = prefix + (f", M_tr=3, M_val={key[1]}" if key[0] == "top1_zagg" else ", one view" if key == ("top1_z",) else "")
+            setting = prefix + (f", M_tr={_train_seq_len(args, arm)}, M_val={key[1]}" if key[0] == "top1_zagg"
+                                else ", one view" if key == ("top1_z",) else "")
             row = {"metric": name, "value": round(statistics.fmean(values), digits), "setting": f"{setting}; {setting_probe}",
                    "source": "examples/action_ablation.py (final stage)", "seeds": len(values),
                    "spread": round(statistics.stdev(values), digits) if len(values) > 1 else 0.0}

@@ -227,6 +227,8 @@ def test_action_ablation_trains_both_arms_evaluates_fresh_seeds_and_resumes(tmp_
     rows = json.loads((work / "card_measured.json").read_text())
     mine = [r for r in rows if r["setting"].startswith("this model")]
     assert mine and all(r["seeds"] == 2 and "floor" in r for r in mine)
+    m_tr = json.loads((work / "actions" / "run" / "recipe.json").read_text())["model"]["train_seq_len"]
+    assert all(f"M_tr={m_tr}, M_val=" in r["setting"] for r in rows if r["metric"] == "top1_linear_zagg")
     assert any(r["setting"].startswith("ablation") and "floor" not in r for r in rows)
     trained = [json.loads((work / "actions" / "final" / f"trained-seed{s}.json").read_text())["r2"]["rotation"] for s in (1, 2)]
     assert next(r for r in mine if r["metric"] == "rotation_r2")["value"] == pytest.approx(sum(trained) / 2, abs=5e-4)
@@ -302,3 +304,29 @@ def test_world_model_study_signals_on_fresh_objects(tmp_path, capsys):
     assert row["r2_rel"]["std"] == pytest.approx(0.2 / 2 ** 0.5)
     assert ex.main(["table", str(out), str(tmp_path / "second.json")]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_reproduce_script_compares_the_rebuilt_weights_and_numbers_with_the_card(tmp_path):
+    import subprocess
+    import sys
+
+    from seqjepa.eval.reference import card_numbers
+
+    script = (EXAMPLES / "reproduce_default_model.sh").read_text()
+    assert subprocess.run(["bash", "-n", str(EXAMPLES / "reproduce_default_model.sh")]).returncode == 0
+    check = re.search(r"<<'PY'\n(.*?)\nPY\n", script, re.S).group(1)
+    card = card_numbers(seqjepa.get_pretrained_cfg("tiny-toy3diebench"))
+    report = {key: card[key] for key in ("top1_z", "top1_zagg", "r2")}
+    report["top1_zagg"] = dict(report["top1_zagg"], **{"3": card["top1_zagg"]["3"] + 3 * card["spread"]["top1_zagg"]["3"]})
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    shipped = EXAMPLES.parent / "weights" / "tiny-toy3diebench.safetensors"
+    other = tmp_path / "other.safetensors"
+    other.write_bytes(b"x")
+    for weights, first in ((shipped, "weights: identical to the shipped ones"), (other, "weights: sha256 ")):
+        proc = subprocess.run([sys.executable, "-c", check, str(tmp_path / "report.json"), str(weights)],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        lines = proc.stdout.splitlines()
+        assert lines[0].startswith(first)
+        assert sum("within two spreads" in line for line in lines) == len(lines) - 2
+        assert [line.split(":")[0] for line in lines if "OUTSIDE" in line] == ["top1_zagg[3]"]
