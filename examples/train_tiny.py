@@ -8,7 +8,7 @@ Steps, each one call of the public API:
 1. ``seqjepa.data.make_toy_3diebench`` renders procedural objects in 3DIEBench's exact on-disk
    layout (``<synset>/<object>/image_<k>.jpg`` + ``latent_<k>.npy`` and the index files);
 2. ``seqjepa.train.load_recipe("toy-3diebench", overrides)`` reads the shipped toy recipe (a
-   narrow ResNet at 32 px, M_tr = 3, the official optimizer and schedules);
+   narrow ResNet at 32 px, M_tr = 1, the official optimizer and schedules);
 3. ``seqjepa.train.Trainer(recipe, run_dir, data_root=...).run()`` trains (resumable; checkpoints
    and ``metrics.jsonl`` in ``run_dir``);
 4. ``seqjepa.train.export_run(run_dir, out)`` writes ``config.json`` + ``model.safetensors``;

@@ -189,7 +189,7 @@ def test_train_tiny_trains_exports_and_loads(tmp_path):
     assert ex.main(["--fast", "--device", "cpu", "--out", str(out), "--run-dir", str(tmp_path / "run")]) == 0
     model = seqjepa.load(out)
     assert (tmp_path / "run" / "metrics.jsonl").is_file()
-    assert model.config.image_size == 32 and model.config.train_seq_len == 3
+    assert model.config.image_size == 32 and model.config.train_seq_len == 1  # the toy recipe's M_tr
 
 
 def test_finetune_vs_linear_probe_runs_both_arms(small_model_dir, tmp_path, capsys):
