@@ -153,20 +153,26 @@ def checkpoints(args: argparse.Namespace, arm: str) -> dict[int, Optional[Path]]
     return dict(sorted(found.items()))
 
 
-def _planned_epochs(args: argparse.Namespace, arm: str) -> Optional[int]:
-    """The epochs the arm's run was started for (its recipe.json), None before it started."""
+def _run_recipe(args: argparse.Namespace, arm: str) -> Optional[dict]:
+    """The recipe the arm's run was started with (its recipe.json), None before it started."""
     recipe = args.work / arm / "run" / "recipe.json"
-    return json.loads(recipe.read_text())["train"]["epochs"] if recipe.is_file() else None
+    return json.loads(recipe.read_text()) if recipe.is_file() else None
+
+
+def _planned_epochs(args: argparse.Namespace, arm: str) -> Optional[int]:
+    """The epochs the arm's run was started for, None before it started."""
+    recipe = _run_recipe(args, arm)
+    return recipe["train"]["epochs"] if recipe else None
 
 
 def _train_seq_len(args: argparse.Namespace, arm: str) -> int:
-    """M_tr of the arm's run (its recipe.json), else of the recipe with this invocation's overrides."""
-    recipe = args.work / arm / "run" / "recipe.json"
-    if recipe.is_file():
-        return int(json.loads(recipe.read_text())["model"]["train_seq_len"])
-    from seqjepa.train import load_recipe
+    """M_tr of the arm's run, else of the recipe with this invocation's overrides."""
+    recipe = _run_recipe(args, arm)
+    if recipe is None:
+        from seqjepa.train import load_recipe
 
-    return int(load_recipe("toy-3diebench", [*ARMS[arm], *args.overrides])["model"]["train_seq_len"])
+        recipe = load_recipe("toy-3diebench", [*ARMS[arm], *args.overrides])
+    return int(recipe["model"]["train_seq_len"])
 
 
 def curve_points(args: argparse.Namespace, arm: str) -> dict[int, Optional[Path]]:
@@ -427,6 +433,7 @@ def card_rows(args: argparse.Namespace) -> list[dict]:
         setting_probe = (f"probes {p['epochs']} epochs, {max(1, p['redraw'])} view draws, MLP {width}-{width} for rotation; "
                          f"fresh data seeds {', '.join(map(str, args.eval_seeds))} ({trained[0]['num_train']:,} probe-train / "
                          f"{trained[0]['num_val']:,} test objects each)")
+        m_tr = _train_seq_len(args, arm)
         keys = [(k,) for k in ("top1_z",)] + [("top1_zagg", m) for m in sorted(trained[0].get("top1_zagg", {}), key=int)]
         keys += [(g, t) for g in ("r2", "r2_sie") for t in ("individual_rotation", "rotation", "rotation_from_zagg")]
         for key in keys:
@@ -435,7 +442,7 @@ def card_rows(args: argparse.Namespace) -> list[dict]:
                 continue
             name = "top1_linear_zagg" if key[0] == "top1_zagg" else _CARD_METRICS[key]
             digits = 2 if key[0].startswith("top1") else 3
-            setting = prefix + (f", M_tr={_train_seq_len(args, arm)}, M_val={key[1]}" if key[0] == "top1_zagg"
+            setting = prefix + (f", M_tr={m_tr}, M_val={key[1]}" if key[0] == "top1_zagg"
                                 else ", one view" if key == ("top1_z",) else "")
             row = {"metric": name, "value": round(statistics.fmean(values), digits), "setting": f"{setting}; {setting_probe}",
                    "source": "examples/action_ablation.py (final stage)", "seeds": len(values),
