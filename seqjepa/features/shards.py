@@ -330,8 +330,9 @@ def prepare_dir(out: Path, meta: Mapping[str, Any], *, write: bool) -> dict[str,
 def _only_own_shards(out: Path, names: list[str], fingerprint: str) -> bool:
     """Whether ``names`` are this extraction's shards (each records ``fingerprint``) and its errors.jsonl:
     a directory whose meta.json was deleted, which a rerun continues."""
-    shards = [n for n in names if _SHARD_RE.match(n)]
-    if not shards or any(n not in shards and n != ERRORS_NAME and not _SHARD_TMP_RE.match(n) for n in names):
+    if not any(_SHARD_RE.match(n) for n in names):
+        return False
+    if any(not (_SHARD_RE.match(n) or _SHARD_TMP_RE.match(n) or n == ERRORS_NAME) for n in names):
         return False
     if _shard_fingerprints(out) != {fingerprint}:
         return False
